@@ -1,0 +1,58 @@
+"""The parameter set: validation names the parameter and the allowed range."""
+
+import math
+import pickle
+
+import pytest
+
+from advrf import Problem
+
+
+def test_defaults_and_eps_test_follows_eps():
+    p = Problem(psi1=2, psi2=1, eps=0.3)
+    assert p.eps_test == 0.3 and p.lam == 0 and p.signal == 1 and p.noise == 0
+    assert p.activation.name == "relu_shifted"
+    assert p.with_(eps=0.5).eps_test == 0.5
+    assert Problem(psi1=2, psi2=1, eps=0.3, eps_test=1.0).with_(eps=0.5).eps_test == 1.0
+    assert p.null_risk == 1.0
+    assert p.to_dict()["activation"] == "relu_shifted"
+
+
+def test_frozen_and_picklable():
+    p = Problem(psi1=2, psi2=1, eps=0.3, activation="tanh")
+    with pytest.raises(AttributeError):
+        p.psi1 = 3  # type: ignore[misc]
+    assert pickle.loads(pickle.dumps(p)) == p
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"),
+    [
+        ("psi1", 0, "psi1 (width ratio N/d) must be a finite number > 0"),
+        ("psi1", -1, "psi1"),
+        ("psi2", math.nan, "psi2"),
+        ("psi2", math.inf, "psi2"),
+        ("eps", -0.1, "eps (training attack radius) must be a finite number >= 0"),
+        ("eps_test", -1, "eps_test"),
+        ("lam", -1e-3, "lam (ridge strength)"),
+        ("signal", 0, "signal"),
+        ("noise", -1, "noise"),
+        ("lam", "abc", "lam"),
+        ("psi1", None, "psi1"),
+        ("eps", True, "eps"),
+    ],
+)
+def test_invalid_values_name_the_parameter(name, value, fragment):
+    kwargs = {"psi1": 1.0, "psi2": 1.0, "eps": 0.1, name: value}
+    with pytest.raises(ValueError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+        Problem(**kwargs)
+
+
+def test_unknown_activation():
+    with pytest.raises(ValueError, match="activation"):
+        Problem(psi1=1, psi2=1, eps=0.1, activation="nope")
+
+
+def test_missing_parameter():
+    with pytest.raises(TypeError, match="eps"):
+        Problem(psi1=1, psi2=1)  # type: ignore[call-arg]
