@@ -1,0 +1,33 @@
+"""Experiments: sweeps over parameter grids, a resumable results store, figures, reproductions.
+
+Layering: uses advrf.theory and advrf.simulation only through advrf.experiments.methods (imported
+lazily), so that worker processes load only what their tasks need. The public names below are
+loaded on first use.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "Store": "store",
+    "StoreError": "store",
+    "Methods": "methods",
+    "PointFailure": "methods",
+    "Unit": "units",
+    "sweep_units": "sweep",
+    "run_sweep": "sweep",
+    "read_results": "sweep",
+    "SweepReport": "sweep",
+    "plot_errors": "figures",
+    "reproduce_overparam": "reproduce",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(f"advrf.experiments.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'advrf.experiments' has no attribute {name!r}")

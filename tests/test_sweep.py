@@ -1,0 +1,241 @@
+"""Sweeps and their store: resume after SIGKILL, workers, Dask, failures, corrupted/foreign files.
+
+The machinery is tested with cheap deterministic methods (tests/sweep_fakes.py).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sweep_driver import units as driver_units
+from sweep_fakes import DELAY_ENV, FAIL_PSI1, FAKE
+
+from advrf.experiments import parallel
+from advrf.experiments.store import MANIFEST, POINTS, Store, StoreError
+from advrf.experiments.sweep import read_results, run_sweep, sweep_units
+from advrf.grid import axes_from_mapping
+
+ROOT = Path(__file__).resolve().parents[1]
+VOLATILE = ["wall_time", "seconds"]  # measured times differ from run to run
+
+
+def stable(table: pd.DataFrame) -> pd.DataFrame:
+    return table.drop(columns=[c for c in VOLATILE if c in table.columns])
+
+
+def small_units(psi1="0.5,1,2", **extra):
+    grid = {"psi1": psi1, "psi2": "2", "eps": "0,0.1", "noise": "0.5", **extra}
+    return sweep_units(axes_from_mapping(grid), theory=True, simulate=True, d=[30], seeds=2)
+
+
+def test_rows_stored_once_and_rerun_skips(tmp_path):
+    units = small_units()
+    report = run_sweep(tmp_path, units, methods=FAKE)
+    assert (report.requested, report.computed, report.skipped) == (18, 18, 0)
+    table = read_results(tmp_path)
+    assert len(table) == 18 and table["key"].is_unique
+    assert set(table["method"]) == {"theory", "simulation"}
+    assert {
+        "psi1",
+        "eps",
+        "eps_test",
+        "seed",
+        "d",
+        "robust_error",
+        "advrf_version",
+        "wall_time",
+    } <= set(table.columns)
+    sim = table[table["method"] == "simulation"]
+    assert sorted(set(sim["seed"])) == [0, 1] and set(sim["d"]) == {30}
+    again = run_sweep(tmp_path, units, methods=FAKE)
+    assert (again.computed, again.skipped) == (0, 18)
+    pd.testing.assert_frame_equal(read_results(tmp_path), table)
+
+
+def test_changed_grid_adds_only_new_points(tmp_path):
+    run_sweep(tmp_path / "a", small_units("0.5,1"), methods=FAKE)
+    before = read_results(tmp_path / "a")
+    report = run_sweep(tmp_path / "a", small_units("0.5,1,2"), methods=FAKE)
+    assert (report.computed, report.skipped) == (6, 12)
+    after = read_results(tmp_path / "a")
+    # the old rows are untouched (times included), the new grid equals a fresh run
+    old = after[after["key"].isin(before["key"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(old, before)
+    run_sweep(tmp_path / "b", small_units("0.5,1,2"), methods=FAKE)
+    pd.testing.assert_frame_equal(stable(after), stable(read_results(tmp_path / "b")))
+
+
+def test_log_range_and_list_give_the_same_keys(tmp_path):
+    run_sweep(tmp_path, small_units("log:0.1:10:3"), methods=FAKE)
+    report = run_sweep(tmp_path, small_units("0.1,1,10"), methods=FAKE)
+    assert report.computed == 0
+
+
+def test_one_and_two_workers_give_the_same_table(tmp_path):
+    units = small_units("0.5,1,2,4")
+    run_sweep(tmp_path / "one", units, workers=1, methods=FAKE)
+    run_sweep(tmp_path / "two", units, workers=2, methods=FAKE)
+    pd.testing.assert_frame_equal(
+        stable(read_results(tmp_path / "one")), stable(read_results(tmp_path / "two"))
+    )
+
+
+@pytest.mark.parametrize("processes", [False, True], ids=["threads", "processes"])
+def test_dask_local_cluster_gives_the_same_table(tmp_path, processes):
+    distributed = pytest.importorskip("distributed")
+    units = small_units("0.5,1,2,4")
+    run_sweep(tmp_path / "local", units, workers=1, methods=FAKE)
+    with distributed.LocalCluster(
+        n_workers=2 if processes else 1,
+        threads_per_worker=1 if processes else 2,
+        processes=processes,
+        dashboard_address=None,
+    ) as cluster:
+        report = run_sweep(
+            tmp_path / "dask", units, scheduler=cluster.scheduler_address, methods=FAKE
+        )
+    assert report.computed == len(units)
+    pd.testing.assert_frame_equal(
+        stable(read_results(tmp_path / "local")), stable(read_results(tmp_path / "dask"))
+    )
+
+
+def test_missing_scheduler_is_a_clear_error(tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(parallel, "DASK_CONNECT_TIMEOUT", "1s")
+    with pytest.raises(
+        ValueError, match="cannot connect to the Dask scheduler at tcp://127.0.0.1:9"
+    ):
+        run_sweep(tmp_path, small_units(), scheduler="tcp://127.0.0.1:9", methods=FAKE)
+
+
+def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
+    out = tmp_path / "killed"
+    env = dict(os.environ, **{DELAY_ENV: "0.05"})
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT / "tests")])
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "sweep_driver.py"), str(out), "2"],
+        env=env,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            done = list((out / POINTS).glob("*.parquet")) if (out / POINTS).exists() else []
+            if len(done) >= 10 or process.poll() is not None:
+                break
+            time.sleep(0.02)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)  # the driver and its worker processes
+        process.wait()
+    assert process.returncode == -signal.SIGKILL, "the sweep finished before it was killed"
+    total = len(driver_units())
+    partial_rows = len(list((out / POINTS).glob("*.parquet")))
+    assert 10 <= partial_rows < total
+    # what a SIGKILL mid-write leaves: a truncated temporary file of the dead process
+    host = os.uname().nodename.replace("-", "_")
+    dead = out / POINTS / f".tmp-{host}-{process.pid}-0a1b-theory-{'0' * 32}.parquet"
+    dead.write_bytes(b"PAR1 truncated")
+    live = out / POINTS / f".tmp-{host}-{os.getpid()}-0a1b-theory-{'1' * 32}.parquet"
+    live.write_bytes(b"PAR1 being written")
+
+    report = run_sweep(out, driver_units(), methods=FAKE)
+    assert report.computed == total - partial_rows
+    assert not dead.exists(), "the dead writer's temporary file was not cleaned"
+    assert live.exists(), "a live writer's temporary file was removed"
+    live.unlink()
+    resumed = read_results(out)
+    assert len(resumed) == total and resumed["key"].is_unique
+
+    run_sweep(tmp_path / "whole", driver_units(), methods=FAKE)
+    pd.testing.assert_frame_equal(stable(resumed), stable(read_results(tmp_path / "whole")))
+
+
+def test_failed_points_are_recorded_reported_and_retried_on_request(tmp_path):
+    units = small_units(f"1,{FAIL_PSI1}")
+    report = run_sweep(tmp_path, units, methods=FAKE)
+    table = read_results(tmp_path)
+    failed = table[table["status"] == "failed"]
+    # theory at psi1 = 7 (eps 0 and 0.1) and the simulations whose instance seed is odd
+    odd = [
+        u
+        for u in units
+        if u.method == "simulation" and u.problem.psi1 == FAIL_PSI1 and u.instance_seed % 2
+    ]
+    assert len(failed) == len(report.failures) == 2 + len(odd)
+    assert failed["robust_error"].isna().all() and failed["error"].str.contains("converge").all()
+    assert (table[table["status"] == "ok"]["robust_error"].notna()).all()
+    again = run_sweep(tmp_path, units, methods=FAKE)
+    assert again.computed == 0 and len(again.failures) == len(failed)
+    retried = run_sweep(tmp_path, units, methods=FAKE, retry_failed=True)
+    assert retried.computed == len(failed)
+
+
+def test_corrupted_row_file_is_a_clear_error_and_left_alone(tmp_path):
+    units = small_units()
+    run_sweep(tmp_path, units, methods=FAKE)
+    victim = sorted((tmp_path / POINTS).glob("theory-*.parquet"))[0]
+    damaged = victim.read_bytes()[:-20]
+    victim.write_bytes(damaged)
+    with pytest.raises(StoreError, match=f"{victim.name}: corrupted row file"):
+        run_sweep(tmp_path, units, methods=FAKE)
+    with pytest.raises(StoreError, match=victim.name):
+        read_results(tmp_path)
+    assert victim.read_bytes() == damaged
+
+
+def test_row_file_under_another_name_is_an_error(tmp_path):
+    run_sweep(tmp_path, small_units(), methods=FAKE)
+    files = sorted((tmp_path / POINTS).glob("theory-*.parquet"))
+    files[1].write_bytes(files[0].read_bytes())
+    with pytest.raises(StoreError, match=f"{files[1].name}: its key column does not match"):
+        read_results(tmp_path)
+
+
+@pytest.mark.parametrize("where", ["top", "points"])
+def test_foreign_file_is_a_clear_error_and_left_alone(tmp_path, where):
+    run_sweep(tmp_path, small_units(), methods=FAKE)
+    foreign = (tmp_path if where == "top" else tmp_path / POINTS) / "notes.txt"
+    foreign.write_text("mine")
+    with pytest.raises(StoreError, match="notes.txt: foreign file"):
+        run_sweep(tmp_path, small_units(), methods=FAKE)
+    assert foreign.read_text() == "mine"
+
+
+def test_a_directory_that_is_not_a_store_is_refused(tmp_path):
+    (tmp_path / "data.csv").write_text("a,b\n")
+    with pytest.raises(StoreError, match="not an advrf results store"):
+        run_sweep(tmp_path, small_units(), methods=FAKE)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv"]
+
+
+def test_bad_manifest_is_a_clear_error(tmp_path):
+    Store(tmp_path)
+    (tmp_path / MANIFEST).write_text('{"format": "advrf-store", "format_version": 99}')
+    with pytest.raises(StoreError, match="format version 99"):
+        Store(tmp_path)
+
+
+def test_csv_export(tmp_path):
+    run_sweep(tmp_path, small_units(), methods=FAKE, csv=True)
+    exported = pd.read_csv(tmp_path / "results.csv")
+    assert len(exported) == len(read_results(tmp_path))
+    assert list(exported.columns) == list(read_results(tmp_path).columns)
+
+
+def test_invalid_parameters_name_themselves():
+    with pytest.raises(ValueError, match="psi1"):
+        small_units("-1")
+    with pytest.raises(ValueError, match="psi2"):
+        sweep_units(axes_from_mapping({"psi1": "1", "eps": "0"}))
+    with pytest.raises(ValueError, match="d \\(input dimension\\)"):
+        sweep_units(
+            axes_from_mapping({"psi1": "1", "psi2": "1", "eps": "0"}), simulate=True, d=[0], seeds=1
+        )
