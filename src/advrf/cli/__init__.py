@@ -7,7 +7,10 @@ import sys
 
 from advrf import __version__
 
-SUBCOMMANDS: list[str] = ["sweep"]  # modules of advrf.cli, each with `register(subparsers)`
+SUBCOMMANDS: list[str] = [
+    "sweep",
+    "figure",
+]  # modules of advrf.cli, each with `register(subparsers)`
 
 
 def build_parser() -> argparse.ArgumentParser:

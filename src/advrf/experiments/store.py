@@ -5,6 +5,7 @@ Layout of a store `DIR`:
     DIR/advrf-store.json          manifest: {"format": "advrf-store", "format_version": 1, ...}
     DIR/points/<kind>-<hash>.parquet   one row each; <hash> = key_hash(key) of the row's key
     DIR/results.csv               optional CSV export of the whole table
+    DIR/figures/                  optional figures drawn from it (`advrf figure`)
 
 A row is written to `points/.tmp-<host>-<pid>-<random>-<name>` in the same directory, flushed and
 fsynced, then renamed over its final name with os.replace (atomic on POSIX), and the directory is
@@ -36,12 +37,13 @@ from advrf.experiments.keys import HASH_CHARS, key_hash
 MANIFEST = "advrf-store.json"
 POINTS = "points"
 CSV_EXPORT = "results.csv"
+FIGURES = "figures"  # figures drawn from the store (advrf figure) may live here
 FORMAT = "advrf-store"
 FORMAT_VERSION = 1
 TMP_PREFIX = ".tmp-"
 _ROW_NAME = re.compile(rf"^([a-z][a-z0-9_]*)-([0-9a-f]{{{HASH_CHARS}}})\.parquet$")
 _TMP_NAME = re.compile(r"^\.tmp-(?P<host>[^-]+)-(?P<pid>\d+)-[0-9a-f]+-")
-_TOP_LEVEL = {MANIFEST, POINTS, CSV_EXPORT}
+_TOP_LEVEL = {MANIFEST, POINTS, CSV_EXPORT, FIGURES}
 
 
 class StoreError(ValueError):
