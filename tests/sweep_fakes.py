@@ -12,6 +12,7 @@ import numpy as np
 
 from advrf.experiments.methods import Methods, PointFailure
 
+FAKE_LAM_OPT = 0.01  # the fake theory's robust error is lowest at this ridge
 FAIL_PSI1 = 7.0  # the fake theory fails at this psi1, the fake simulator at this psi1 and seed 1
 DELAY_ENV = "ADVRF_TEST_DELAY"  # seconds each fake call sleeps (to kill a sweep mid-run)
 
@@ -25,6 +26,8 @@ def fake_theory(problem, start=None):
     if problem.psi1 == FAIL_PSI1:
         raise PointFailure(f"fake theory did not converge at psi1={problem.psi1}")
     value = problem.null_risk / (1.0 + problem.psi1) + problem.eps * np.sqrt(problem.psi1)
+    distance = np.log10(problem.lam / FAKE_LAM_OPT) if problem.lam > 0 else np.inf
+    value += 0.01 * min(distance**2, 4.0)  # continuous as lam -> 0, lowest at FAKE_LAM_OPT
     fields = {
         "robust_error": float(value + problem.eps_test),
         "standard_error": float(value),

@@ -7,10 +7,12 @@ import sys
 
 from advrf import __version__
 
+# modules of advrf.cli, each with `register(subparsers)`
 SUBCOMMANDS: list[str] = [
     "sweep",
     "figure",
-]  # modules of advrf.cli, each with `register(subparsers)`
+    "reproduce",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
