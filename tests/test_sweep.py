@@ -216,6 +216,12 @@ def test_a_directory_that_is_not_a_store_is_refused(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv"]
 
 
+def test_a_file_is_not_a_store(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError, match="is a file"):
+        Store(tmp_path / "file")
+
+
 def test_bad_manifest_is_a_clear_error(tmp_path):
     Store(tmp_path)
     (tmp_path / MANIFEST).write_text('{"format": "advrf-store", "format_version": 99}')

@@ -57,6 +57,8 @@ class Store:
         self.path = Path(path)
         self.points = self.path / POINTS
         manifest = self.path / MANIFEST
+        if self.path.exists() and not self.path.is_dir():
+            raise StoreError(f"{self.path} is a file, not a results directory")
         if manifest.exists():
             self._check_manifest(manifest)
         elif self.path.exists() and any(self.path.iterdir()):
