@@ -78,12 +78,17 @@ def test_ridgeless_limit_is_the_limit_of_ridge():
 
 def test_small_eps_without_ridge_tends_to_the_min_M_norm_interpolator():
     """eps -> 0+ at lam = 0, psi1 > psi2: not the minimum-norm solution (spec 7)."""
-    p = Problem(4.0, 1.0, 0.0, noise=0.2)
+    p = Problem(1.3, 1.0, 0.0, noise=0.5)
     min_norm = interpolator_limit(p, "norm")
     min_m = interpolator_limit(p, "M")
-    small = [solve(p.with_(eps=e)) for e in (1e-3, 1e-4)]
+    small = [solve(p.with_(eps=e)) for e in (0.2, 0.1, 0.05)]
     gaps = [abs(r.standard_error / min_m.standard_error - 1) for r in small]
-    assert gaps[1] < gaps[0] < 1e-2
+    assert gaps[2] < 1e-4 * gaps[0] and gaps[1] < gaps[0]
+    # The non-interpolated fraction erfc(z / sqrt 2), z ~ 1/eps, vanishes faster than any power:
+    # the Newton solution (eps = 0.02) and the closed-form limit (eps = 0.01) agree to rounding.
+    assert solve(p.with_(eps=0.02)).regime == "adversarial"
+    assert solve(p.with_(eps=0.02)).standard_error == pytest.approx(min_m.standard_error, rel=1e-12)
+    assert solve(p.with_(eps=0.01)).regime == "min_M_norm"
     assert abs(min_m.standard_error / min_norm.standard_error - 1) > 1e-2
     assert min_m.norm_a2 > min_norm.norm_a2  # min-norm has the smallest ||a||
 
@@ -91,6 +96,10 @@ def test_small_eps_without_ridge_tends_to_the_min_M_norm_interpolator():
 def test_interpolation_threshold_without_regularisation_is_an_error():
     with pytest.raises(TheoryError, match="infinite"):
         solve(Problem(1.0, 1.0, 0.0))
+    # eps > 0 tiny at N = n: E ~ 1/eps, solved while accurate, refused when ill-conditioned
+    assert solve(Problem(1.0, 1.0, 1e-6)).standard_error > 1e5
+    with pytest.raises(TheoryError, match="ill-conditioned"):
+        solve(Problem(1.0, 1.0, 1e-12))
     with pytest.raises(TheoryError, match="interpolation threshold"):
         interpolator_limit(Problem(0.5, 1.0, 0.0))
 
@@ -99,6 +108,13 @@ def test_every_returned_point_is_a_certified_saddle():
     for p in [Problem(2.0, 1.0, 0.3), Problem(0.3, 3.0, 0.0, lam=0.1, activation="erf")]:
         r = solve(p)
         assert r.inertia == ((3, 3) if p.eps > 0 else (2, 2))
+    co = Coefficients.from_problem(Problem(2.0, 1.0, 0.3))
+    good = solve(Problem(2.0, 1.0, 0.3))
+    from advrf.theory.equations import loss_terms
+    from advrf.theory.solve import saddle_inertia
+
+    lt = loss_terms(good.gam, good.Q, good.s, 0.3)
+    assert saddle_inertia(co, (good.Q, good.s, good.gam, lt.b2, lt.th1, lt.th2)) == (3, 3, 6)
 
 
 def test_failure_raises_with_every_parameter_and_the_residual():

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+from scipy import optimize
 
 from advrf.problem import Problem
 from advrf.theory.equations import (
@@ -45,8 +46,14 @@ CONTINUATION_LAM_FLOOR = 1e-14  # below this, the continuation jumps to lam = 0
 CONTINUATION_FACTOR = 10.0  # initial ratio between successive lam of the continuation
 CONTINUATION_MIN_FACTOR = 1.05  # give up when the adaptive ratio falls below this
 HESSIAN_STEP = 1e-5  # relative finite-difference step of the saddle Hessian
+HESSIAN_TINY = 1e-280  # a Hessian row below this (e.g. eps^2 s^2 underflowing) has decoupled
 ROOT_TOL = 1e-15  # relative tolerance of the scalar roots of the interpolation limits
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+CONDITION_MAX = 1e8  # of the Jacobian at the solution: its error is ~ condition * 1e-16
+INTERPOLATOR_LOG_RANGE = 40.0  # bracket of log delta / log rho in the interpolation limits
+# z above which P(|q| > 2 gam c) = erfc(z / sqrt 2) < 1e-32: every term of the equations that
+# distinguishes eps > 0 from the eps -> 0+ limit is below double precision.
+Z_INTERPOLATING = 12.0
 
 Phase = Literal["trivial", "nontrivial"]
 
@@ -258,27 +265,36 @@ def _continuation(problem: Problem) -> tuple[RootResult, int]:
     return root, total
 
 
-def saddle_inertia(co: Coefficients, v: Sequence[float]) -> tuple[int, int]:
-    """(#positive, #negative) eigenvalues of the Hessian of the saddle function at v.
+def saddle_inertia(co: Coefficients, v: Sequence[float]) -> tuple[int, int, int]:
+    """(#positive, #negative eigenvalues, #variables) of the Hessian of the saddle function at v.
 
     v = (Q, s, gam, b2, th1, th2). The Hessian is taken in the logarithms of v (a congruence,
     which keeps the inertia) by central differences of the analytic gradient `saddle_gradient`.
     A saddle of min over (Q, s, gam) and max over (b2, th1, th2) has inertia (3, 3). At eps = 0,
-    s and th2 = 0 drop out (s no longer enters the loss) and the expected inertia is (2, 2).
+    s and th2 = 0 drop out (s no longer enters the loss): the expected inertia is (2, 2); the same
+    when eps is so small that the (s, th2) block underflows (it then decouples to rounding).
     """
     v = np.asarray(v, dtype=float)
     free = [0, 2, 3, 4] if co.eps == 0.0 else list(range(6))
     hess = np.empty((len(free), len(free)))
-    for col, j in enumerate(free):
-        up, dn = v.copy(), v.copy()
-        up[j] *= math.exp(HESSIAN_STEP)
-        dn[j] *= math.exp(-HESSIAN_STEP)
-        g_up = np.asarray(saddle_gradient(co, tuple(up)))[free] * v[free]
-        g_dn = np.asarray(saddle_gradient(co, tuple(dn)))[free] * v[free]
-        hess[:, col] = (g_up - g_dn) / (2.0 * HESSIAN_STEP)
-    hess = 0.5 * (hess + hess.T)
-    eig = np.linalg.eigvalsh(hess)
-    return int(np.sum(eig > 0.0)), int(np.sum(eig < 0.0))
+    with np.errstate(all="ignore"):
+        for col, j in enumerate(free):
+            up, dn = v.copy(), v.copy()
+            up[j] *= math.exp(HESSIAN_STEP)
+            dn[j] *= math.exp(-HESSIAN_STEP)
+            g_up = np.asarray(saddle_gradient(co, tuple(up)))[free] * v[free]
+            g_dn = np.asarray(saddle_gradient(co, tuple(dn)))[free] * v[free]
+            hess[:, col] = (g_up - g_dn) / (2.0 * HESSIAN_STEP)
+        hess = 0.5 * (hess + hess.T)
+        size = np.max(np.abs(hess), axis=1)
+        if len(free) == 6 and not np.all((size > HESSIAN_TINY) & np.isfinite(size)):
+            keep = [0, 2, 3, 4]
+            hess, size = hess[np.ix_(keep, keep)], size[keep]
+        # Equilibrate (a diagonal congruence, inertia unchanged) so that blocks of very
+        # different scales (e.g. s and th2 when eps is small) are resolved.
+        scale = 1.0 / np.sqrt(size)
+        eig = np.linalg.eigvalsh(hess * np.outer(scale, scale))
+    return int(np.sum(eig > 0.0)), int(np.sum(eig < 0.0)), len(eig)
 
 
 def _result_from_root(
@@ -286,8 +302,18 @@ def _result_from_root(
 ) -> TheoryResult:
     ev: Evaluation = root.last
     gam, Q, s, lt = ev.gam, ev.Q, ev.s, ev.loss  # noqa: N806
-    inertia = saddle_inertia(co, (Q, s, gam, lt.b2, lt.th1, lt.th2))
-    if inertia != ((3, 3) if co.eps > 0.0 else (2, 2)):
+    condition = float(np.linalg.cond(np.asarray(ev.J)))
+    if not condition < CONDITION_MAX:
+        raise _fail(
+            problem,
+            f"the equations are ill-conditioned there (condition number {condition:.2g}: "
+            "fewer than 8 correct digits; the interpolation peak without regularisation)",
+            root.residual,
+            iterations,
+        )
+    positive, negative, size = saddle_inertia(co, (Q, s, gam, lt.b2, lt.th1, lt.th2))
+    inertia = (positive, negative)
+    if positive != size // 2 or negative != size // 2:
         raise _fail(
             problem,
             f"stationary point is not a saddle (inertia {inertia})",
@@ -323,17 +349,17 @@ def _overparametrised(co: Coefficients) -> bool:
     return co.p12 * mass > 1.0
 
 
-def interpolator_limit(problem: Problem, norm: Literal["norm", "M"] = "norm") -> TheoryResult:
-    """lam = 0, overparametrised: the limit eps -> 0 of the interpolating estimators.
+@dataclass(frozen=True)
+class _Interpolator:
+    t: float  # delta (norm) or rho (M)
+    a1: float
+    a0: float
+    Q: float
+    order: Any
+    residual: float
 
-    norm="norm": eps = 0, lam -> 0+: the minimum-||a|| interpolator (ridgeless). A = th1 (k + delta)
-    with delta > 0 the root of p12 int k/(k + delta) = 1.
-    norm="M": eps -> 0+ at lam = 0: the minimum-||a||_M interpolator (gam ~ rho / (2 eps^2)).
-    A = th1 (k + rho m) with rho > 0 the root of p12 int k/(k + rho m) = 1.
-    In both, b2 = Q th1^2 and Q = [Q0 - 2 P int l/A' + P int l k/A'^2] / [1 - p12 int k^2/A'^2]
-    with A' = A / th1. The training loss is 0.
-    """
-    co = Coefficients.from_problem(problem)
+
+def _interpolator(co: Coefficients, problem: Problem, norm: str) -> _Interpolator:
     if not _overparametrised(co):
         raise TheoryError(
             f"no interpolation limit for {_describe(problem)}: p12 = {co.p12:g} is not "
@@ -351,12 +377,10 @@ def interpolator_limit(problem: Problem, norm: Literal["norm", "M"] = "norm") ->
         a1, a0 = shape(math.exp(log_t))
         return math.log(co.p12 * sp.integrate(co.k, a1, a0, 1))
 
-    lo, hi = -40.0, 40.0
+    lo, hi = -INTERPOLATOR_LOG_RANGE, INTERPOLATOR_LOG_RANGE
     if excess(lo) <= 0.0 or excess(hi) >= 0.0:
         raise TheoryError(f"interpolation limit root not bracketed for {_describe(problem)}")
-    from scipy.optimize import brentq
-
-    log_t = brentq(excess, lo, hi, xtol=ROOT_TOL, rtol=4 * np.finfo(float).eps)
+    log_t = optimize.brentq(excess, lo, hi, xtol=ROOT_TOL, rtol=4 * np.finfo(float).eps)
     a1, a0 = shape(math.exp(log_t))
     denom = 1.0 - co.p12 * sp.integrate(co.kk, a1, a0, 2)
     num = co.Q0
@@ -365,23 +389,53 @@ def interpolator_limit(problem: Problem, norm: Literal["norm", "M"] = "norm") ->
     if not denom > 0.0:
         raise TheoryError(f"interpolation limit is infinite for {_describe(problem)}")
     Q = num / denom  # noqa: N806
-    op = order_parameters(co, 1.0, Q, a1, a0)
-    s = math.sqrt(op.grad_norm2)
+    return _Interpolator(
+        math.exp(log_t), a1, a0, Q, order_parameters(co, 1.0, Q, a1, a0), abs(excess(log_t))
+    )
+
+
+def _interpolating_gam(rho: float, eps: float) -> float:
+    """gam = rho / (2 eps^2) of the eps -> 0+ limit (inf when eps^2 underflows, 0 at eps = 0)."""
+    if eps == 0.0:
+        return 0.0
+    return 0.5 * rho / eps**2 if eps**2 > 0.0 else math.inf
+
+
+def interpolator_limit(problem: Problem, norm: Literal["norm", "M"] = "norm") -> TheoryResult:
+    """lam = 0, overparametrised: the limit eps -> 0 of the interpolating estimators.
+
+    norm="norm": eps = 0, lam -> 0+: the minimum-||a|| interpolator (ridgeless). A = th1 (k + delta)
+    with delta > 0 the root of p12 int k/(k + delta) = 1.
+    norm="M": eps -> 0+ at lam = 0: the minimum-||a||_M interpolator (gam ~ rho / (2 eps^2)).
+    A = th1 (k + rho m) with rho > 0 the root of p12 int k/(k + rho m) = 1.
+    In both, b2 = Q th1^2 and Q = [Q0 - 2 P int l/A' + P int l k/A'^2] / [1 - p12 int k^2/A'^2]
+    with A' = A / th1. The training loss is 0 (the errors use problem.eps_test).
+    """
+    co = Coefficients.from_problem(problem)
+    lim = _interpolator(co, problem, norm)
+    return _interpolator_result(problem, co, lim, norm, train_objective=0.0)
+
+
+def _interpolator_result(
+    problem: Problem, co: Coefficients, lim: _Interpolator, norm: str, train_objective: float
+) -> TheoryResult:
+    s = math.sqrt(lim.order.grad_norm2)
     return TheoryResult(
         problem=problem,
-        robust_error=robust_error(Q, s, problem.eps_test),
-        standard_error=Q,
-        train_objective=0.0,
-        norm_a2=op.norm_a2,
-        norm_w2=op.norm_w2,
-        beta_w=op.beta_w,
-        grad_norm2=op.grad_norm2,
+        robust_error=robust_error(lim.Q, s, problem.eps_test),
+        standard_error=lim.Q,
+        train_objective=train_objective,
+        norm_a2=lim.order.norm_a2,
+        norm_w2=lim.order.norm_w2,
+        beta_w=lim.order.beta_w,
+        grad_norm2=lim.order.grad_norm2,
         eps_c=co.eps_c(),
         phase="nontrivial",
         converged=True,
         iterations=0,
-        residual=abs(excess(log_t)),
-        Q=Q,
+        residual=lim.residual,
+        gam=_interpolating_gam(lim.t, problem.eps) if norm == "M" else 0.0,
+        Q=lim.Q,
         s=s,
         regime="min_norm" if norm == "norm" else "min_M_norm",
     )
@@ -408,7 +462,26 @@ def solve(problem: Problem, start: TheoryResult | None = None) -> TheoryResult:
             )
     iterations = 0
     root = None
-    if start is not None and start.phase == "nontrivial" and start.gam > 0.0 and start.s > 0.0:
+    if co.lam == 0.0 and _overparametrised(co):
+        # eps > 0 small: the solution approaches the minimum-||a||_M interpolator, gam ~ rho /
+        # (2 eps^2). Once the fraction of non-interpolated samples, P_out = erfc(z / sqrt 2),
+        # underflows, the finite-eps equations coincide in double precision with the limit ones.
+        lim = _interpolator(co, problem, "M")
+        s = math.sqrt(lim.order.grad_norm2)
+        z = lim.t * s / (co.eps * math.sqrt(lim.Q))  # 2 gam eps s / sqrt(Q) at gam = rho/(2 eps^2)
+        if z >= Z_INTERPOLATING:
+            return _interpolator_result(problem, co, lim, "M", train_objective=(co.eps * s) ** 2)
+        guess = (math.log(0.5 * lim.t) - 2.0 * math.log(co.eps), math.log(lim.Q), math.log(s))
+        root = _newton_system(co, guess)
+        iterations += root.iterations
+        if root.converged:
+            return _result_from_root(problem, co, root, iterations, eps_c)
+    if (
+        start is not None
+        and start.phase == "nontrivial"
+        and 0.0 < start.gam < math.inf
+        and 0.0 < start.s < math.inf
+    ):
         root = _newton_system(co, (math.log(start.gam), math.log(start.Q), math.log(start.s)))
         iterations += root.iterations
     if root is None or not root.converged:
