@@ -109,6 +109,9 @@ class DenseM:
         return self._factors[key]
 
     def kinv(self, kappa: float, c: float, v: np.ndarray) -> np.ndarray:
+        """(kappa M + c I)^{-1} v; for c = 0 the one factor of M serves every kappa."""
+        if c == 0.0:
+            return linalg.cho_solve(self.factor(1.0, 0.0), v, check_finite=False) / kappa
         return linalg.cho_solve(self.factor(kappa, c), v, check_finite=False)
 
     def dense(self) -> np.ndarray:
@@ -126,6 +129,7 @@ class NewtonSystem:
         self.phi, self.mop, self.c = phi, mop, float(c)
         self.n, self.big_n = phi.shape
         self.sample_space = self.big_n >= self.n
+        self._gram_unit = None  # Phi M^{-1} Phi^T, for a DenseM with c = 0
         if self.sample_space:
             if isinstance(mop, SpectralM):
                 self.phi_u = phi @ mop.u
@@ -144,6 +148,13 @@ class NewtonSystem:
             if self.perp is not None:
                 g += self.perp / alpha0
             return g
+        if self.c == 0.0:
+            if self._gram_unit is None:
+                z = linalg.solve_triangular(
+                    mop.factor(1.0, 0.0)[0], self.phi.T, lower=True, check_finite=False
+                )
+                self._gram_unit = z.T @ z
+            return self._gram_unit / kappa
         z = linalg.solve_triangular(
             mop.factor(kappa, self.c)[0], self.phi.T, lower=True, check_finite=False
         )

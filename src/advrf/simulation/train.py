@@ -48,8 +48,9 @@ STALL_STEPS = 6  # Newton gives up when the merit fell by less than STALL_FACTOR
 STALL_FACTOR = 0.5
 CONTINUATION_START = 1.0 / 16.0  # first fraction of eps on the fallback path
 CONTINUATION_MIN_STEP = 1e-6
-MAX_OUTER = 30  # reweightings of the exact variant
-INNER_TOL = 1e-2  # inner programs of the exact variant are solved to INNER_TOL * its tolerance
+MAX_OUTER = 50  # reweightings of the exact variant
+ANDERSON_MEMORY = 5  # past iterates used by the Anderson extrapolation of the exact variant
+INNER_TOL = 0.1  # inner programs of the exact variant are solved to INNER_TOL * its tolerance
 VARIANTS = ("exact", "concentrated")
 
 
@@ -131,11 +132,11 @@ def _waterfill(xi_abs: np.ndarray, omega: np.ndarray, total: float) -> np.ndarra
     """argmin ||w||^2 subject to w >= |xi| and omega^T w >= total: w = max(|xi|, lam * omega)."""
     if omega @ xi_abs >= total:
         return xi_abs
-    ratio = xi_abs / omega
+    ratio = np.divide(xi_abs, omega, out=np.full_like(xi_abs, np.inf), where=omega > 0)
     order = np.argsort(ratio)
     r_sorted, om_sorted = ratio[order], omega[order]
     # for lam in [r_k, r_{k+1}]: sum = sum_{j<=k} omega_j^2 lam + sum_{j>k} omega_j |xi_j|
-    om2_cum = np.cumsum(om_sorted**2)
+    om2_cum = np.maximum(np.cumsum(om_sorted**2), np.finfo(float).tiny)
     tail = np.concatenate([np.cumsum((om_sorted * xi_abs[order])[::-1])[::-1][1:], [0.0]])
     lam_k = (total - tail) / om2_cum
     valid = np.nonzero((lam_k >= r_sorted) & (np.append(r_sorted[1:], np.inf) >= lam_k))[0]
@@ -263,7 +264,8 @@ def solve_concentrated(
         a = mop.kinv(1.0, 0.0, phi.T @ z)
         s = float(np.sqrt(max(y @ z, 0.0)))
         interpolator = (z, s)
-        if start is None and n * eps * w2 * np.max(np.abs(z) / omega) <= s:
+        worst = np.max(np.divide(np.abs(z), omega, out=np.full(n, np.inf), where=omega > 0))
+        if start is None and n * eps * w2 * worst <= s:
             u = eps**2 * w2 * z
             obj, gap = _duality_gap(phi, y, mop, c, eps, omega, a, u)
             return TrainingResult(
@@ -520,35 +522,73 @@ def solve_exact(
     gram_theta = theta @ theta.T / theta.shape[1]
     a, iterations = first.a, first.iterations
     mop = _as_operator(m)
-    base = a if np.any(a) else mop.kinv(1.0, 0.0, phi.T @ y)
+    has_gradient = np.any(sprime != 0, axis=1)  # B_i = 0 when sigma' vanishes on every feature
+    point, history = a, []
+    if not np.any(a):
+        point = mop.kinv(1.0, 0.0, phi.T @ y)
     obj, gap, inner = np.inf, np.inf, first
     for outer in range(1, MAX_OUTER + 1):
-        s_base = np.linalg.norm(gradient_rows(theta, sprime, base), axis=1)
-        if not np.all(s_base > 0):
-            break
-        r = y - phi @ a
-        s_a = s_base if base is a else np.zeros(n)
-        tau = (np.abs(r) + eps * s_a) / s_base
-        tau /= tau.mean()
-        mprime = DenseM(gram_theta * ((sprime * tau[:, None]).T @ sprime) / n)
-        omega = s_base / np.sqrt(tau @ s_base**2 / n)
-        inner = solve_concentrated(phi, y, mprime, eps=eps, c=c, omega=omega, tol=tol * INNER_TOL)
+        tau, omega, mprime = _shapes(phi, y, theta, sprime, gram_theta, has_gradient, eps, point, a)
+        warm = None
+        if inner.phase == "nontrivial" and inner.multiplier is not None:
+            warm = _State(inner.multiplier, float(np.log(inner.kappa)), float(np.log(inner.delta)))
+        inner = solve_concentrated(
+            phi, y, mprime, eps=eps, c=c, omega=omega, start=warm, tol=tol * INNER_TOL
+        )
         iterations += inner.iterations
         if not inner.converged:
             break
-        a = inner.a
-        obj, gap = _exact_gap(phi, y, theta, sprime, eps, c, a, inner.multiplier, tau, mprime)
+        obj, gap = _exact_gap(phi, y, theta, sprime, eps, c, inner.a, inner.multiplier, tau, mprime)
         if gap <= tol:
-            phase = "trivial" if not np.any(a) else inner.phase
+            phase = "trivial" if not np.any(inner.a) else inner.phase
             return TrainingResult(
-                a, obj, iterations, True, gap, phase, "exact", outer, inner.kappa, inner.delta,
-                inner.multiplier,
+                inner.a, obj, iterations, True, gap, phase, "exact", outer, inner.kappa,
+                inner.delta, inner.multiplier,
             )  # fmt: skip
-        base = a if np.any(a) else mprime.kinv(1.0, 0.0, phi.T @ y)
+        if np.any(inner.a):
+            history = [*history[-ANDERSON_MEMORY:], (point, inner.a)]
+            point = _anderson(history)
+        else:  # homogeneous near a = 0: only the direction matters
+            history = []
+            point = mprime.kinv(1.0, 0.0, phi.T @ y)
+        a = inner.a
     return TrainingResult(
-        a, obj, iterations, False, gap, inner.phase, "exact", outer, inner.kappa, inner.delta,
-        inner.multiplier,
+        inner.a, obj, iterations, False, gap, inner.phase, "exact", outer, inner.kappa,
+        inner.delta, inner.multiplier,
     )  # fmt: skip
+
+
+def _shapes(phi, y, theta, sprime, gram_theta, has_gradient, eps, point, a):
+    """(tau, omega, M') of the exact variant's inner program, evaluated at `point`.
+
+    tau_i = (|r_i| + eps s_i) / s_i, omega_i = s_i / sqrt(mean tau s^2), M' = (Theta Theta^T / d)
+    o (S'^T diag(tau) S') / n, with r, s at `point`; when the current a is 0, `point` is only a
+    direction and tau_i = |y_i| / s_i (the limit a -> 0 along it). Samples whose gradient vanishes
+    identically get omega_i = 0 (no gradient-norm term) and tau_i = 0.
+    """
+    n = len(y)
+    s = np.linalg.norm(gradient_rows(theta, sprime, point), axis=1)
+    s_safe = np.where(s > 0, s, 1.0)
+    if np.any(a):
+        tau = (np.abs(y - phi @ point) + eps * s) / s_safe
+    else:
+        tau = np.abs(y) / s_safe
+    tau = np.where(has_gradient & (s > 0), tau, 0.0)
+    tau /= tau.mean()
+    mprime = DenseM(gram_theta * ((sprime * tau[:, None]).T @ sprime) / n)
+    omega = np.where(has_gradient, s, 0.0) / np.sqrt(tau @ s**2 / n)
+    return tau, omega, mprime
+
+
+def _anderson(history) -> np.ndarray:
+    """Anderson (type II) extrapolation of the fixed point x = T(x) from pairs (x_k, T(x_k))."""
+    x, g = history[-1]
+    if len(history) == 1:
+        return g
+    f = np.array([gk - xk for xk, gk in history])
+    df, dg = np.diff(f, axis=0), np.diff(np.array([gk for _, gk in history]), axis=0)
+    gamma = np.linalg.lstsq(df.T, f[-1], rcond=None)[0]
+    return g - dg.T @ gamma
 
 
 def train(
