@@ -9,6 +9,7 @@ from advrf import __version__
 
 # modules of advrf.cli, each with `register(subparsers)`
 SUBCOMMANDS: list[str] = [
+    "simulate",
     "sweep",
     "figure",
     "reproduce",

@@ -1,0 +1,207 @@
+"""Linear algebra of the training solver: the gradient-norm matrix M and the Newton systems.
+
+Two representations of the N x N positive definite matrix M of the program
+
+    min_a (1/n) sum_i (|y_i - phi_i^T a| + eps omega_i sqrt(a^T M a))^2 + c ||a||^2:
+
+- `SpectralM`: M = nu^2 I + U diag(m) U^T with U (N x r) orthonormal, from one thin SVD of Theta
+  (spec 3.2: M = mu1^2 Theta Theta^T / d + nu^2 I, m_j = mu1^2 s_j^2 / d). (kappa M + c I)^{-1}
+  is then closed form for every kappa.
+- `DenseM`: any M, factorised by Cholesky for each kappa (used by the exact variant, whose
+  reweighted M' has no structure).
+
+`NewtonSystem` solves (G + n D) x = b with G = Phi (kappa M + c I)^{-1} Phi^T and D the 0/1
+diagonal of active samples, either in sample space (n x n Cholesky, when N >= n) or in weight
+space (N x N Cholesky of K + Phi_A^T Phi_A / n plus a Schur complement on the inactive samples,
+when N < n).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import linalg
+
+# Relative jitter added to a Schur complement that is numerically singular (more inactive
+# samples than weights during an early Newton step): a Levenberg-Marquardt safeguard.
+SINGULAR_JITTER = 1e-12
+DENSE_CACHE = 3  # Cholesky factors of kappa M + c I kept by a DenseM
+
+
+def _cholesky(matrix: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Cholesky factor (lower); retried once with a relative diagonal jitter if not positive."""
+    try:
+        return linalg.cho_factor(matrix, lower=True, check_finite=False), True
+    except linalg.LinAlgError:
+        scale = max(float(np.max(np.abs(np.diag(matrix)))), np.finfo(float).tiny)
+        jittered = matrix + SINGULAR_JITTER * scale * np.eye(matrix.shape[0])
+        return linalg.cho_factor(jittered, lower=True, check_finite=False), False
+
+
+class SpectralM:
+    """M = nu2 I + U diag(m) U^T (U orthonormal columns)."""
+
+    def __init__(self, u: np.ndarray, m: np.ndarray, nu2: float):
+        self.u, self.m, self.nu2 = u, m, float(nu2)
+        self.size = u.shape[0]
+        self.full_rank = u.shape[1] == self.size
+
+    @classmethod
+    def from_theta(cls, theta: np.ndarray, mu1: float, nu2: float) -> SpectralM:
+        """M = mu1^2 Theta Theta^T / d + nu2 I from an eigendecomposition of the smaller Gram."""
+        big_n, d = theta.shape
+        if big_n <= d:
+            lam, u = np.linalg.eigh(theta @ theta.T)
+            lam = np.maximum(lam, 0.0)
+        else:
+            lam, v = np.linalg.eigh(theta.T @ theta)
+            lam = np.maximum(lam, 0.0)
+            keep = lam > lam.max() * np.finfo(float).eps * d
+            lam, v = lam[keep], v[:, keep]
+            u = theta @ (v / np.sqrt(lam))
+        return cls(u, mu1**2 * lam / d, nu2)
+
+    def apply(self, v: np.ndarray) -> np.ndarray:
+        m = self.m[:, None] if v.ndim == 2 else self.m
+        return self.nu2 * v + self.u @ (m * (self.u.T @ v))
+
+    def is_singular(self, c: float) -> bool:
+        return self.nu2 == 0.0 and c == 0.0 and (not self.full_rank or np.any(self.m <= 0))
+
+    def kinv(self, kappa: float, c: float, v: np.ndarray) -> np.ndarray:
+        """(kappa M + c I)^{-1} v."""
+        alpha0 = kappa * self.nu2 + c
+        proj = self.u.T @ v
+        scale = 1.0 / (alpha0 + kappa * self.m)
+        out = self.u @ (scale[:, None] * proj if v.ndim == 2 else scale * proj)
+        if not self.full_rank:
+            out += (v - self.u @ proj) / alpha0
+        return out
+
+    def dense(self) -> np.ndarray:
+        out = (self.u * self.m) @ self.u.T
+        out[np.diag_indices_from(out)] += self.nu2
+        return out
+
+
+class DenseM:
+    """A general symmetric positive definite M, factorised per kappa."""
+
+    def __init__(self, matrix: np.ndarray):
+        self.matrix = matrix
+        self.size = matrix.shape[0]
+        self._factors: dict[tuple[float, float], tuple] = {}
+
+    def apply(self, v: np.ndarray) -> np.ndarray:
+        return self.matrix @ v
+
+    def is_singular(self, c: float) -> bool:
+        return False
+
+    def factor(self, kappa: float, c: float):
+        """Cholesky factor of kappa M + c I (the last DENSE_CACHE ones are kept)."""
+        key = (float(kappa), float(c))
+        if key not in self._factors:
+            if len(self._factors) >= DENSE_CACHE:
+                self._factors.pop(next(iter(self._factors)))
+            k = kappa * self.matrix
+            k[np.diag_indices_from(k)] += c
+            self._factors[key] = _cholesky(k)[0]
+        return self._factors[key]
+
+    def kinv(self, kappa: float, c: float, v: np.ndarray) -> np.ndarray:
+        """(kappa M + c I)^{-1} v; for c = 0 the one factor of M serves every kappa."""
+        if c == 0.0:
+            return linalg.cho_solve(self.factor(1.0, 0.0), v, check_finite=False) / kappa
+        return linalg.cho_solve(self.factor(kappa, c), v, check_finite=False)
+
+    def dense(self) -> np.ndarray:
+        return self.matrix
+
+
+class NewtonSystem:
+    """Solves (Phi (kappa M + c I)^{-1} Phi^T + n D) x = b for the active pattern D.
+
+    Precomputations depend only on (Phi, M): Phi Phi^T and Phi U for a SpectralM in sample space,
+    Phi^T Phi and the dense M in weight space.
+    """
+
+    def __init__(self, phi: np.ndarray, mop: SpectralM | DenseM, c: float):
+        self.phi, self.mop, self.c = phi, mop, float(c)
+        self.n, self.big_n = phi.shape
+        self.sample_space = self.big_n >= self.n
+        self._gram_unit = None  # Phi M^{-1} Phi^T, for a DenseM with c = 0
+        if self.sample_space:
+            if isinstance(mop, SpectralM):
+                self.phi_u = phi @ mop.u
+                self.perp = None if mop.full_rank else phi @ phi.T - self.phi_u @ self.phi_u.T
+        else:
+            self.phitphi = phi.T @ phi
+            self.m_dense = mop.dense()
+
+    def gram(self, kappa: float) -> np.ndarray:
+        """G = Phi (kappa M + c I)^{-1} Phi^T (sample space only)."""
+        mop = self.mop
+        if isinstance(mop, SpectralM):
+            alpha0 = kappa * mop.nu2 + self.c
+            b = self.phi_u * np.sqrt(1.0 / (alpha0 + kappa * mop.m))
+            g = b @ b.T
+            if self.perp is not None:
+                g += self.perp / alpha0
+            return g
+        if self.c == 0.0:
+            if self._gram_unit is None:
+                z = linalg.solve_triangular(
+                    mop.factor(1.0, 0.0)[0], self.phi.T, lower=True, check_finite=False
+                )
+                self._gram_unit = z.T @ z
+            return self._gram_unit / kappa
+        z = linalg.solve_triangular(
+            mop.factor(kappa, self.c)[0], self.phi.T, lower=True, check_finite=False
+        )
+        return z.T @ z
+
+    def factor(self, kappa: float, active: np.ndarray):
+        """Return solve(b) for (G + n D) x = b, and whether the factorisation needed jitter."""
+        n = self.n
+        if self.sample_space:
+            h = self.gram(kappa)
+            h[np.diag_indices_from(h)] += n * active
+            fac, clean = _cholesky(h)
+            return (lambda b: linalg.cho_solve(fac, b, check_finite=False)), clean
+        inactive = ~active
+        phi0 = self.phi[inactive]
+        p = kappa * self.m_dense + (self.phitphi - phi0.T @ phi0) / n
+        p[np.diag_indices_from(p)] += self.c
+        pfac, clean = _cholesky(p)
+        if phi0.shape[0]:
+            y0 = linalg.cho_solve(pfac, phi0.T, check_finite=False)
+            sfac, clean_s = _cholesky(phi0 @ y0)
+            clean = clean and clean_s
+        phia = self.phi[active]
+
+        def solve(b: np.ndarray) -> np.ndarray:
+            b_a, b_0 = b[active], b[inactive]
+            z = linalg.cho_solve(pfac, phia.T @ b_a / n, check_finite=False)
+            x = np.empty_like(b)
+            if phi0.shape[0]:
+                x0 = linalg.cho_solve(sfac, b_0 - phi0 @ z, check_finite=False)
+                z = z + y0 @ x0
+                x[inactive] = x0
+            x[active] = (b_a - phia @ z) / n
+            return x
+
+        return solve, clean
+
+
+def m_operator(theta: np.ndarray, mu1: float, nu2: float, n: int) -> SpectralM | DenseM:
+    """M = mu1^2 Theta Theta^T / d + nu2 I in the form the solver needs for n samples.
+
+    Sample space (N >= n) uses the closed-form inverse of a `SpectralM` for every kappa; weight
+    space (N < n) factorises N x N matrices anyway, so M is kept dense (no eigendecomposition).
+    """
+    big_n, d = theta.shape
+    if big_n >= n:
+        return SpectralM.from_theta(theta, mu1, nu2)
+    m = (mu1**2 / d) * (theta @ theta.T)
+    m[np.diag_indices_from(m)] += nu2
+    return DenseM(m)

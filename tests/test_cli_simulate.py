@@ -1,0 +1,73 @@
+"""`advrf simulate` through advrf.cli.main(argv)."""
+
+import json
+
+import pytest
+
+from advrf.cli import main
+
+BASE = ["simulate", "--psi1", "2", "--psi2", "1", "--eps", "0.2", "--d", "20", "--n-test", "300"]
+
+
+def test_json_output_has_the_contract_fields(capsys):
+    assert main([*BASE, "--seeds", "2", "--json", "--variant", "concentrated"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in (
+        "robust_error",
+        "robust_error_sem",
+        "standard_error",
+        "standard_error_sem",
+        "norm_a2",
+        "norm_w2",
+        "beta_w",
+        "grad_norm2",
+        "train_objective",
+        "seconds",
+    ):
+        assert isinstance(out[key], float)
+    assert out["psi1"] == 2.0 and out["activation"] == "relu_shifted" and out["d"] == 20
+    assert out["seeds"] == [0, 1] and out["variant"] == "concentrated" and out["converged"]
+    assert out["robust_error"] >= out["standard_error"]
+
+
+def test_seed_list_exact_variant_and_pgd(capsys):
+    assert main([*BASE, "--seeds", "4,9", "--json", "--attack", "pgd", "--eps-test", "0.3"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["seeds"] == [4, 9] and out["variant"] == "exact" and out["eps_test"] == 0.3
+    assert out["robust_error_pgd"] >= out["robust_error"] * (1 - 1e-12)
+
+
+def test_single_seed_sem_is_null_in_json(capsys):
+    assert main([*BASE, "--seeds", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["robust_error_sem"] is None
+
+
+def test_table_output(capsys):
+    assert main([*BASE, "--seeds", "1", "--activation", "tanh", "--lam", "0.01"]) == 0
+    out = capsys.readouterr().out
+    assert "robust_error" in out and "standard_error" in out and "activation=tanh" in out
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--d", "0"], "d (input dimension)"),
+        (["--seeds", "0"], "seeds"),
+        (["--seeds", "a,b"], "--seeds"),
+        (["--psi1", "-1"], "psi1"),
+        (["--activation", "cubic"], "activation"),
+        (["--n-test", "0"], "n_test"),
+    ],
+)
+def test_bad_values_give_clean_errors(capsys, extra, fragment):
+    assert main([*BASE, *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("advrf simulate: error:") and fragment in err
+
+
+@pytest.mark.parametrize("extra", [["--variant", "both"], ["--attack", "fgsm"]])
+def test_bad_choices_are_rejected_by_argparse(capsys, extra):
+    with pytest.raises(SystemExit) as info:
+        main([*BASE, *extra])
+    assert info.value.code == 2
+    assert extra[0] in capsys.readouterr().err

@@ -1,0 +1,100 @@
+"""Known limits: Mei & Montanari at eps = 0, adversarial linear regression, property checks."""
+
+import math
+
+import linear_adversarial  # test-only modules next to this file (pytest puts tests/ on sys.path)
+import mei_montanari
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from advrf import Problem
+from advrf.theory import TheoryError, solve
+from advrf.theory.equations import loss_terms
+
+MM_AGREEMENT = 1e-6  # issue 3: relative
+LINEAR_AGREEMENT = 1e-6  # relative; the quadrature + finite-difference reference is good to ~1e-9
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+@pytest.mark.parametrize("lam", [0.0, 1e-3, 0.1, 2.0])
+@pytest.mark.parametrize("noise", [0.0, 0.5])
+def test_eps_zero_is_mei_montanari(activation, lam, noise):
+    for psi1 in (0.2, 0.9, 3.0, 20.0):
+        for psi2 in (0.5, 2.0):
+            if lam == 0.0 and psi1 == psi2:
+                continue
+            problem = Problem(
+                psi1, psi2, 0.0, lam=lam, noise=noise, signal=1.2, activation=activation
+            )
+            m = problem.moments
+            expected = mei_montanari.standard_error(m.mu1, m.mu_star, psi1, psi2, lam, 1.2, noise)
+            assert solve(problem).standard_error == pytest.approx(expected, rel=MM_AGREEMENT)
+
+
+def test_mei_montanari_ridgeless_is_its_small_ridge_limit():
+    """Checks the transcription of their two theorems against each other."""
+    ridge = mei_montanari.standard_error(0.5, 0.3, 3.0, 1.0, 1e-10, 1.0, 0.5)
+    ridgeless = mei_montanari.standard_error(0.5, 0.3, 3.0, 1.0, 0.0, 1.0, 0.5)
+    assert ridge == pytest.approx(ridgeless, rel=1e-7)
+
+
+@pytest.mark.parametrize(
+    "psi1,psi2,eps,noise",
+    [(2, 1.5, 0.3, 0.5), (3, 0.5, 0.1, 0.3), (1.5, 4, 0.6, 1.0), (5, 2, 0.05, 0.2),
+     (1.2, 0.8, 0.2, 0.5), (4, 3, 1.0, 0.5)],
+)  # fmt: skip
+@pytest.mark.parametrize("lam", [0.0, 1e-9])
+def test_linear_activation_is_adversarial_linear_regression(psi1, psi2, eps, noise, lam):
+    """Linear activation, psi1 > 1, lam -> 0+: theta = mu1 Theta^T a / sqrt d is a free vector of
+    R^d and s = ||theta||: adversarial training of linear regression (no ridge)."""
+    problem = Problem(psi1, psi2, eps, lam=lam, noise=noise, activation="linear")
+    ours = solve(problem)
+    lt = loss_terms(ours.gam, ours.Q, ours.s, eps)
+    p = problem.moments.mu1 * ours.beta_w - 1.0  # <theta - beta, e_beta>
+    r = math.sqrt(ours.standard_error - noise**2 - p * p)
+    # start the independent root finder 5 % away from our point
+    start = (1.05 * p, 0.95 * r, 1.05 * math.sqrt(lt.b2), 0.95 * ours.gam)
+    ref = linear_adversarial.solve_linear(psi2, eps, 1.0, noise, start)
+    assert ref["standard_error"] == pytest.approx(ours.standard_error, rel=LINEAR_AGREEMENT)
+    assert ref["grad_norm"] == pytest.approx(math.sqrt(ours.grad_norm2), rel=LINEAR_AGREEMENT)
+
+
+def test_linear_reference_from_a_generic_start():
+    ours = solve(Problem(5.0, 2.0, 0.05, noise=0.2, activation="linear"))
+    ref = linear_adversarial.solve_linear(2.0, 0.05, 1.0, 0.2, (-0.3, 0.3, 0.5, 1.0))
+    assert ref["standard_error"] == pytest.approx(ours.standard_error, rel=LINEAR_AGREEMENT)
+
+
+ACTIVATIONS = ["relu_shifted", "relu", "tanh", "erf"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    activation=st.sampled_from(ACTIVATIONS),
+    psi1=st.floats(0.05, 50.0),
+    psi2=st.floats(0.05, 50.0),
+    eps=st.floats(0.0, 5.0),
+    lam=st.one_of(st.just(0.0), st.floats(1e-4, 10.0)),
+    noise=st.floats(0.0, 1.0),
+    eps_test=st.floats(0.0, 2.0),
+)
+def test_properties(activation, psi1, psi2, eps, lam, noise, eps_test):
+    problem = Problem(
+        psi1, psi2, eps, eps_test=eps_test, lam=lam, noise=noise, activation=activation
+    )
+    try:
+        r = solve(problem)
+    except TheoryError as error:
+        # Only the interpolation peak without regularisation may be refused (E ~ 1/eps there).
+        assert lam == 0.0 and abs(psi1 / psi2 - 1.0) < 1e-2 and eps < 1e-6, str(error)
+        return
+    assert r.converged
+    assert r.robust_error >= r.standard_error
+    assert (r.phase == "trivial") == (eps > 0 and eps >= r.eps_c)
+    if r.phase == "trivial":
+        assert r.robust_error == pytest.approx(problem.null_risk)
+    else:
+        assert 0 < r.standard_error
+        # E_rob strictly increases with eps_test
+        assert solve(problem.with_(eps_test=eps_test + 0.1)).robust_error > r.robust_error
