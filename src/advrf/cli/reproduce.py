@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,7 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "signal 1, noise 0 and 0.5, eps 0.1, 0.2, 0.5 beside standard training eps = 0): theory "
         "lines, simulations with error bars, the ridge that minimises robust error; figures, "
         "tables (Parquet, CSV) and summary.txt / summary.json under --out. Resumable: a rerun "
-        "computes only what is missing.",
+        "computes only what is missing. Failed rows are listed in summary.txt and on stderr; "
+        "they do not change the exit status (0) as long as the figures are made.",
     )
     parser.add_argument("name", choices=["overparam"], help="which reproduction")
     parser.add_argument("--out", required=True, help="output directory (e.g. results/overparam)")
@@ -57,5 +59,11 @@ def run_reproduce(args: argparse.Namespace) -> int:
     else:
         with open(f"{args.out}/summary.txt") as handle:
             print(handle.read(), end="")
-    failed = summary["sweep"]["failed"] + summary["ridge_failures"]
-    return 1 if failed else 0
+    failed, ridge = summary["sweep"]["failed"], summary["ridge_failures"]
+    if failed or ridge:
+        print(
+            f"advrf reproduce: warning: {failed} row(s) failed (listed in summary.txt), "
+            f"{ridge} theory evaluation(s) of the ridge search failed; the figures leave them out",
+            file=sys.stderr,
+        )
+    return 0

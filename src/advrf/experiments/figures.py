@@ -44,6 +44,8 @@ DPI = 150
 PANEL_SIZE = (5.0, 3.8)  # inches per panel
 YMAX_NULL_RISKS = 2.5  # the y axis stops at this many null risks (peaks may diverge)
 MAX_LEGEND_LINES = 8  # with more lines, only every k-th value is named in the legend
+LEGEND_COLUMNS = 4
+LEGEND_LINE, LEGEND_MARGIN = 0.2, 0.1  # inches per legend line, and below the legend
 LOG_RATIO = 10.0  # a positive axis spanning at least this ratio may be logarithmic
 
 
@@ -192,15 +194,25 @@ def plot_errors(
             axes[r, c].set_ylim(0.0, limit)
     for c in range(2):
         axes[-1, c].set_xlabel(label(x))
-    _legend(axes[0, 0], frame, null_risk=drew_null)
+    handles, names = _legend_entries(axes[0, 0], frame, null_risk=drew_null)
     fig.suptitle(title or _caption(frame, groups), fontsize=10)
-    fig.tight_layout()
+    legend_below(fig, handles, names)
     paths = _save(fig, out)
     plt.close(fig)
     return paths
 
 
-def _legend(ax, frame: pd.DataFrame, *, null_risk: bool) -> None:
+def legend_below(fig, handles: list, names: list[str]) -> None:
+    """One legend for the whole figure, centred below the panels, and a tight layout above it."""
+    columns = min(len(names), LEGEND_COLUMNS)
+    lines = -(-len(names) // columns)
+    height = fig.get_size_inches()[1]
+    bottom = (LEGEND_MARGIN + LEGEND_LINE * lines) / height
+    fig.legend(handles, names, loc="lower center", ncol=columns, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0.0, bottom, 1.0, 1.0))
+
+
+def _legend_entries(ax, frame: pd.DataFrame, *, null_risk: bool) -> tuple[list, list[str]]:
     from matplotlib.lines import Line2D
 
     handles, names = ax.get_legend_handles_labels()
@@ -215,7 +227,7 @@ def _legend(ax, frame: pd.DataFrame, *, null_risk: bool) -> None:
     if null_risk:
         handles.append(Line2D([], [], color="0.4", ls="--", lw=1.0))
         names.append(r"null risk $F_1^2 + \tau^2$")
-    ax.legend(handles, names, fontsize=8, frameon=False)
+    return handles, names
 
 
 def _caption(frame: pd.DataFrame, groups: list[str]) -> str:

@@ -35,7 +35,7 @@ from scipy.optimize import minimize_scalar
 from tqdm import tqdm
 
 from advrf import __version__
-from advrf.experiments.figures import label, plot_errors, simulation_means
+from advrf.experiments.figures import label, legend_below, plot_errors, simulation_means
 from advrf.experiments.keys import key_hash
 from advrf.experiments.methods import DEFAULT_METHODS, Methods, PointFailure
 from advrf.experiments.parallel import run_unordered
@@ -61,7 +61,8 @@ RIDGE_POINTS = 41  # psi1 values of the ridge optimisation (log grid)
 RIDGE_LAM_MIN, RIDGE_LAM_MAX, RIDGE_LAM_COUNT = 1e-5, 10.0, 13  # scan of lam before refinement
 RIDGE_LOG_TOL = 0.01  # tolerance of the refinement in log(lam)
 FAILED_PENALTY = 1e10  # what a failed evaluation counts for inside a scalar search
-PSI1_LOG_TOL = 1e-3  # tolerance of the peak / minimum refinement in log(psi1)
+PSI1_LOG_TOL = 1e-3
+MAX_LISTED_FAILURES = 30  # tolerance of the peak / minimum refinement in log(psi1)
 
 
 @dataclass(frozen=True)
@@ -256,7 +257,12 @@ def _local_extremum(
 def summarise(
     theory_rows: pd.DataFrame, ridge_rows: pd.DataFrame, theory: Callable
 ) -> list[dict[str, Any]]:
-    """One record per (noise, eps): peak, minimum and psi1 = PSI1_MAX values (module docstring)."""
+    """One record per (noise, eps): peak, minima and psi1 = PSI1_MAX values (module docstring).
+
+    min_*: the minimum of E_rob past the interpolation peak (psi1 >= its psi1; the whole curve
+    without a peak); global_min_*: over the whole curve (it can be the trivial phase at small
+    psi1, where E_rob equals the null risk).
+    """
     records = []
     for (noise, eps), curve in theory_rows.groupby(["noise", "eps"], sort=True):
         curve = curve.sort_values("psi1")
@@ -264,13 +270,17 @@ def summarise(
         record: dict[str, Any] = {"noise": float(noise), "eps": float(eps)}
         peak = _local_extremum(curve, "robust_error", "peak", theory, PSI2)
         peak_std = _local_extremum(curve, "standard_error", "peak", theory, PSI2)
-        low = _local_extremum(curve, "robust_error", "min", theory, PSI2)
+        overparametrised = curve[curve["psi1"] >= peak["psi1"]] if peak else curve
+        low = _local_extremum(overparametrised, "robust_error", "min", theory, PSI2)
+        lowest = _local_extremum(curve, "robust_error", "min", theory, PSI2)
         record.update(
             peak_psi1=peak and peak["psi1"],
             peak_robust_error=peak and peak["value"],
             peak_psi1_standard=peak_std and peak_std["psi1"],
             min_psi1=low["psi1"],
             min_robust_error=low["value"],
+            global_min_psi1=lowest["psi1"],
+            global_min_robust_error=lowest["value"],
             psi1_max=float(last["psi1"]),
             robust_error_at_psi1_max=float(last["robust_error"]),
             standard_error_at_psi1_max=float(last["standard_error"]),
@@ -293,7 +303,12 @@ def summarise(
     return records
 
 
-def _format_summary(records: list[dict[str, Any]], settings: Settings, seconds: float) -> str:
+def _format_summary(
+    records: list[dict[str, Any]],
+    settings: Settings,
+    seconds: float,
+    failures: Sequence[dict[str, Any]],
+) -> str:
     def number(value: Any, fmt: str = ".4g") -> str:
         return (
             "-"
@@ -323,12 +338,24 @@ def _format_summary(records: list[dict[str, Any]], settings: Settings, seconds: 
         )
     lines += [
         "",
-        "peak: interior local maximum of E_rob nearest psi1 = psi2; min: minimum of E_rob over "
-        "psi1 (both refined by the theory); E_rob(100), E_std(100): at psi1 = 100, lam = 0.",
+        "peak: interior local maximum of E_rob nearest psi1 = psi2; min: minimum of E_rob past "
+        "the peak (both refined by the theory);",
+        "E_rob(100), E_std(100): at psi1 = 100, lam = 0. Global minima (whole curve) are in "
+        "summary.json.",
         "lam*(100), E_rob*(100): the ridge minimising E_rob at psi1 = 100 and the E_rob it "
         "reaches; min E_rob*: the lowest tuned E_rob over psi1, at psi1 = 'at psi1'.",
-        f"wall time: {seconds:.1f} s",
+        f"wall time of this run: {seconds:.1f} s (rows already stored are not computed again)",
     ]
+    if failures:
+        lines += ["", f"{len(failures)} row(s) failed and are not drawn (status/error columns):"]
+        for f in failures[:MAX_LISTED_FAILURES]:
+            where = f"d={f['d']}, seed={f['seed']}" if f["method"] == SIMULATION else "theory"
+            lines.append(
+                f"  {f['method']} psi1={f['psi1']:g} eps={f['eps']:g} noise={f['noise']:g} "
+                f"({where}): {f['error']}"
+            )
+        if len(failures) > MAX_LISTED_FAILURES:
+            lines.append(f"  ... and {len(failures) - MAX_LISTED_FAILURES} more")
     return "\n".join(lines) + "\n"
 
 
@@ -372,13 +399,13 @@ def _plot_ridge(ridge: pd.DataFrame, out: Path) -> list[Path]:
         Line2D([], [], color="0.4", lw=1.0, ls="--"),
     ]
     names += [r"at $\lambda^*$", r"at $\lambda = 0$", r"null risk $F_1^2 + \tau^2$"]
-    axes[0, 1].legend(handles, names, fontsize=8, frameon=False)
     fig.suptitle(
-        rf"Does tuning the ridge undo the curse? {ACTIVATION}, $\psi_2 = {PSI2:g}$ (theory; "
-        r"$\lambda^* = 0$ not drawn on the log axis)",
+        rf"Does tuning the ridge undo the curse? {ACTIVATION}, $\psi_2 = {PSI2:g}$, theory. "
+        rf"$\lambda^*$ searched in $\{{0\}} \cup [10^{{{math.log10(RIDGE_LAM_MIN):.0f}}}, "
+        rf"{RIDGE_LAM_MAX:g}]$; $\lambda^* = 0$ is not drawn on the log axis",
         fontsize=10,
     )
-    fig.tight_layout()
+    legend_below(fig, handles, names)
     paths = []
     for fmt in ("png", "pdf"):
         path = out.with_suffix(f".{fmt}")
@@ -472,5 +499,6 @@ def reproduce_overparam(
         "seconds": seconds,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    (out / "summary.txt").write_text(_format_summary(records, settings, seconds))
+    text = _format_summary(records, settings, seconds, report.failures)
+    (out / "summary.txt").write_text(text)
     return summary

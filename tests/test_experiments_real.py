@@ -1,0 +1,94 @@
+"""The experiment machinery on the real theory and a small real simulation (d = 40)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from advrf.cli import main
+from advrf.experiments.reproduce import PSI1_MAX, Settings, reproduce_overparam
+from advrf.experiments.sweep import read_results
+from advrf.problem import Problem
+from advrf.simulation import simulate_seed
+from advrf.theory import solve
+
+VOLATILE = ["wall_time", "seconds"]
+SWEEP = ["--psi2", "2", "--eps", "0.1,0.2", "--noise", "0.5", "--theory", "--simulate"]
+SWEEP += ["--d", "40", "--seeds", "2", "--quiet"]
+
+
+def stable(table: pd.DataFrame) -> pd.DataFrame:
+    return table.drop(columns=[c for c in VOLATILE if c in table.columns])
+
+
+def sweep(out, psi1="0.5,1.5,4", workers="1", *extra):
+    return main(["sweep", "--psi1", psi1, *SWEEP, "--out", str(out), "--workers", workers, *extra])
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("real")
+    sweep(out)
+    return read_results(out)
+
+
+def test_rows_are_the_methods_results(reference):
+    theory = reference[reference["method"] == "theory"]
+    assert len(theory) == 6 and (theory["status"] == "ok").all()
+    for row in theory.itertuples():
+        expected = solve(Problem(row.psi1, row.psi2, row.eps, noise=row.noise))
+        assert row.robust_error == pytest.approx(expected.robust_error, rel=1e-9)
+        assert row.standard_error == pytest.approx(expected.standard_error, rel=1e-9)
+        assert row.phase == expected.phase
+    sims = reference[reference["method"] == "simulation"]
+    assert len(sims) == 12 and sims["instance_seed"].is_unique
+    for row in sims[sims["status"] == "ok"].itertuples():
+        record = simulate_seed(Problem(row.psi1, 2.0, row.eps, noise=0.5), 40, row.instance_seed)
+        assert row.robust_error == record.robust_error  # bit for bit: the seed is the instance
+        assert row.standard_error == record.standard_error
+    assert (sims["status"] == "ok").sum() >= 6
+
+
+def test_two_workers_and_resume_give_the_same_table(reference, tmp_path):
+    assert sweep(tmp_path / "two", "0.5,1.5,4", "2") in (0, 1)  # 1: some rows failed
+    pd.testing.assert_frame_equal(stable(read_results(tmp_path / "two")), stable(reference))
+    # a grown grid: psi1 = 1.5 was solved alone (cold start), then 0.5 and 4 were added; the
+    # theory's iterations and residual depend on the start, its values only to solver tolerance
+    sweep(tmp_path / "grown", "1.5")
+    sweep(tmp_path / "grown", "0.5,1.5,4", "2", "--json")
+    start_dependent = ["iterations", "residual"]
+    pd.testing.assert_frame_equal(
+        stable(read_results(tmp_path / "grown")).drop(columns=start_dependent),
+        stable(reference).drop(columns=start_dependent),
+        check_exact=False,
+        rtol=1e-9,
+    )
+
+
+def test_dask_gives_the_same_table(reference, tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        sweep(tmp_path, "0.5,1.5,4", "1", "--scheduler", cluster.scheduler_address, "--json")
+    report = json.loads(capsys.readouterr().out)
+    assert report["computed"] == 18 and report["failed"] == len(
+        reference[reference["status"] == "failed"]
+    )
+    pd.testing.assert_frame_equal(stable(read_results(tmp_path)), stable(reference))
+
+
+def test_small_reproduction_agrees_with_the_theory(tmp_path):
+    settings = Settings(theory_points=13, sim_psi1=(3.0,), d=40, seeds=1, ridge_points=3)
+    summary = reproduce_overparam(tmp_path, settings=settings, progress=False)
+    assert summary["sweep"]["requested"] == 13 * 8 + 8
+    for curve in summary["curves"]:
+        problem = Problem(PSI1_MAX, 2.0, curve["eps"], noise=curve["noise"])
+        assert curve["robust_error_at_psi1_max"] == pytest.approx(solve(problem).robust_error)
+        # spec 6: the interpolation peak sits near psi1 = psi2
+        assert 1.5 < curve["peak_psi1"] < 4.0
+        # the tuned ridge is never worse than no ridge (lam = 0 is one of the candidates)
+        assert curve["ridge_robust_error_at_psi1_max"] <= curve["robust_error_at_psi1_max"]
+    assert (tmp_path / "overparam.png").exists() and (tmp_path / "ridge_optimum.pdf").exists()
