@@ -18,6 +18,7 @@ from sweep_driver import units as driver_units
 from sweep_fakes import DELAY_ENV, FAIL_PSI1, FAKE
 
 from advrf.experiments import parallel
+from advrf.experiments import store as store_module
 from advrf.experiments.store import MANIFEST, POINTS, Store, StoreError
 from advrf.experiments.sweep import read_results, run_sweep, sweep_units
 from advrf.grid import axes_from_mapping
@@ -28,6 +29,16 @@ VOLATILE = ["wall_time", "seconds"]  # measured times differ from run to run
 
 def stable(table: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns=[c for c in VOLATILE if c in table.columns])
+
+
+def stored_rows(out: Path) -> list[Path]:
+    """Row files (a SIGKILL can also leave a `.tmp-*` file, which is no row)."""
+    points = out / POINTS
+    return (
+        [p for p in points.glob("*.parquet") if not p.name.startswith(".")]
+        if points.exists()
+        else []
+    )
 
 
 def small_units(psi1="0.5,1,2", **extra):
@@ -128,8 +139,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
     deadline = time.monotonic() + 60
     try:
         while time.monotonic() < deadline:
-            done = list((out / POINTS).glob("*.parquet")) if (out / POINTS).exists() else []
-            if len(done) >= 10 or process.poll() is not None:
+            if len(stored_rows(out)) >= 10 or process.poll() is not None:
                 break
             time.sleep(0.02)
     finally:
@@ -137,10 +147,10 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
         process.wait()
     assert process.returncode == -signal.SIGKILL, "the sweep finished before it was killed"
     total = len(driver_units())
-    partial_rows = len(list((out / POINTS).glob("*.parquet")))
+    partial_rows = len(stored_rows(out))
     assert 10 <= partial_rows < total
     # what a SIGKILL mid-write leaves: a truncated temporary file of the dead process
-    host = os.uname().nodename.replace("-", "_")
+    host = store_module._host()
     dead = out / POINTS / f".tmp-{host}-{process.pid}-0a1b-theory-{'0' * 32}.parquet"
     dead.write_bytes(b"PAR1 truncated")
     live = out / POINTS / f".tmp-{host}-{os.getpid()}-0a1b-theory-{'1' * 32}.parquet"
