@@ -39,6 +39,18 @@ def test_optimal_ridge_prefers_no_ridge_and_counts_failures():
     assert scan_failures == 4 and found["failures"] >= scan_failures
 
 
+def decreasing_in_lam(problem, start=None):
+    value = problem.null_risk + 0.1 / (1.0 + problem.lam)
+    return {"robust_error": value, "standard_error": value}, None
+
+
+def test_optimal_ridge_can_be_the_zero_predictor():
+    problem = Problem(3.0, 2.0, 0.2, noise=0.5)
+    found = optimal_ridge(problem, decreasing_in_lam)
+    assert found["lam_opt"] == math.inf and found["at_upper_bound"]
+    assert found["robust_error_opt"] == found["standard_error_opt"] == problem.null_risk
+
+
 PEAK = 2.3
 
 

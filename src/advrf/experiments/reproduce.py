@@ -60,6 +60,7 @@ SEEDS = 3
 RIDGE_POINTS = 41  # psi1 values of the ridge optimisation (log grid)
 RIDGE_LAM_MIN, RIDGE_LAM_MAX, RIDGE_LAM_COUNT = 1e-5, 10.0, 13  # scan of lam before refinement
 RIDGE_LOG_TOL = 0.01  # tolerance of the refinement in log(lam)
+RIDGE_SEARCH = "scan-brent-inf/2"  # names the search in the stored rows' keys (change it with it)
 FAILED_PENALTY = 1e10  # what a failed evaluation counts for inside a scalar search
 PSI1_LOG_TOL = 1e-3
 MAX_LISTED_FAILURES = 30  # tolerance of the peak / minimum refinement in log(psi1)
@@ -95,8 +96,10 @@ def optimal_ridge(problem: Problem, theory: Callable = DEFAULT_METHODS.theory) -
     E_rob is evaluated at lam = 0 and on RIDGE_LAM_COUNT log-spaced lam in [RIDGE_LAM_MIN,
     RIDGE_LAM_MAX] (from the largest, each warm-started from the previous); the best of these is
     refined by a bounded Brent search on log(lam) between its grid neighbours (to RIDGE_LOG_TOL).
-    lam* = 0 when lam = 0 is at least as good as every lam tried. A lam where the theory fails
-    counts as +inf and is counted in `failures`; `at_upper_bound` flags lam* = RIDGE_LAM_MAX.
+    lam* = 0 when lam = 0 is at least as good as every lam tried. When the best lam is the
+    largest one (`at_upper_bound`), the limit lam -> inf (the zero predictor, E_rob = E_std =
+    F1^2 + tau^2) is a candidate too, and lam* = inf when it is better. A lam where the theory
+    fails counts as +inf and is counted in `failures`.
     """
     evaluations: dict[float, tuple[float, float]] = {}
     states: dict[float, Any] = {}
@@ -137,6 +140,10 @@ def optimal_ridge(problem: Problem, theory: Callable = DEFAULT_METHODS.theory) -
         )
     lam_opt = min(evaluations, key=lambda lam: (evaluations[lam][0], lam))
     robust, standard = evaluations[lam_opt]
+    beyond = lam_opt >= RIDGE_LAM_MAX
+    if beyond and problem.null_risk < robust:
+        # the limit lam -> inf is the zero predictor: E_rob = E_std = F1^2 + tau^2
+        lam_opt, robust, standard = math.inf, problem.null_risk, problem.null_risk
     return {
         "lam_opt": lam_opt,
         "robust_error_opt": robust,
@@ -145,7 +152,7 @@ def optimal_ridge(problem: Problem, theory: Callable = DEFAULT_METHODS.theory) -
         "standard_error_lam0": evaluations[0.0][1],
         "evaluations": len(evaluations),
         "failures": failures,
-        "at_upper_bound": bool(lam_opt >= RIDGE_LAM_MAX),
+        "at_upper_bound": bool(beyond),
     }
 
 
@@ -162,7 +169,7 @@ def _ridge_row(problem: Problem, methods: Methods) -> dict[str, Any]:
 def _ridge_key(problem: Problem) -> dict[str, Any]:
     key = {k: v for k, v in problem.to_dict().items() if k != "lam"}
     key.update(
-        search="ridge_optimum",
+        search=RIDGE_SEARCH,
         lam_min=RIDGE_LAM_MIN,
         lam_max=RIDGE_LAM_MAX,
         lam_count=RIDGE_LAM_COUNT,
@@ -373,7 +380,7 @@ def _plot_ridge(ridge: pd.DataFrame, out: Path) -> list[Path]:
     for r, noise in enumerate(noises):
         for colour, eps in zip(colours, epsilons, strict=True):
             part = ridge[(ridge["noise"] == noise) & (ridge["eps"] == eps)].sort_values("psi1")
-            positive = part[part["lam_opt"] > 0]
+            positive = part[(part["lam_opt"] > 0) & np.isfinite(part["lam_opt"])]
             axes[r, 0].plot(positive["psi1"], positive["lam_opt"], "o-", ms=3, color=colour)
             axes[r, 1].plot(part["psi1"], part["robust_error_opt"], color=colour, lw=1.6)
             axes[r, 1].plot(part["psi1"], part["robust_error_lam0"], color=colour, lw=1.0, ls=":")
@@ -381,6 +388,7 @@ def _plot_ridge(ridge: pd.DataFrame, out: Path) -> list[Path]:
         axes[r, 1].axhline(null, color="0.4", ls="--", lw=1.0)
         axes[r, 1].set_ylim(0.0, 2.0 * null)
         positive = ridge[(ridge["noise"] == noise) & (ridge["lam_opt"] > 0)]["lam_opt"]
+        positive = positive[np.isfinite(positive)]
         if not positive.empty:
             axes[r, 0].set_ylim(positive.min() / 3.0, positive.max() * 3.0)
         axes[r, 0].set_yscale("log")
@@ -400,9 +408,11 @@ def _plot_ridge(ridge: pd.DataFrame, out: Path) -> list[Path]:
     ]
     names += [r"at $\lambda^*$", r"at $\lambda = 0$", r"null risk $F_1^2 + \tau^2$"]
     fig.suptitle(
-        rf"Does tuning the ridge undo the curse? {ACTIVATION}, $\psi_2 = {PSI2:g}$, theory. "
+        rf"Does tuning the ridge undo the curse? {ACTIVATION}, $\psi_2 = {PSI2:g}$, theory."
+        "\n"
         rf"$\lambda^*$ searched in $\{{0\}} \cup [10^{{{math.log10(RIDGE_LAM_MIN):.0f}}}, "
-        rf"{RIDGE_LAM_MAX:g}]$; $\lambda^* = 0$ is not drawn on the log axis",
+        rf"{RIDGE_LAM_MAX:g}] \cup \{{\infty\}}$ ($\lambda^* = \infty$: the zero predictor); "
+        r"$\lambda^* = 0, \infty$ not drawn on the log axis",
         fontsize=10,
     )
     legend_below(fig, handles, names)
