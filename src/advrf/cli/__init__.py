@@ -7,7 +7,7 @@ import sys
 
 from advrf import __version__
 
-SUBCOMMANDS: list[str] = []  # modules of advrf.cli, each with `register(subparsers)`
+SUBCOMMANDS: list[str] = ["theory"]  # modules of advrf.cli, each with `register(subparsers)`
 
 
 def build_parser() -> argparse.ArgumentParser:
