@@ -75,7 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         counts["converged"] += 1
         regimes[result.regime] += 1
         co = Coefficients.from_problem(problem)
-        if result.regime in ("adversarial", "ridge"):
+        # Newton points, and the eps -> 0+ closed form taken as the finite-eps solution
+        if result.regime in ("adversarial", "ridge") or (
+            result.regime == "min_M_norm" and 0.0 < result.gam < math.inf
+        ):
             lt = loss_terms(result.gam, result.Q, result.s, problem.eps)
             pos, neg, size = saddle_inertia(
                 co, (result.Q, result.s, result.gam, lt.b2, lt.th1, lt.th2)
@@ -92,7 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"converged: {counts['converged']}, TheoryError: {counts['TheoryError']}")
     print("regimes: " + ", ".join(f"{k} {v}" for k, v in sorted(regimes.items())))
     t = np.array(times) * 1e3
-    print(f"time per converged point (cold): median {np.median(t):.2f} ms, max {t.max():.1f} ms")
+    print(
+        f"time per converged point (cold): median {np.median(t):.2f} ms, 99th percentile "
+        f"{np.percentile(t, 99):.2f} ms, max {t.max():.1f} ms, above 10 ms: {np.sum(t > 10)}"
+    )
     print(f"failed checks (saddle inertia, E_rob >= E_std, phase): {len(bad)}")
     for line in bad + errors:
         print("  " + line)
