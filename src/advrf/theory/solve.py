@@ -1,6 +1,6 @@
 """Solve the asymptotic theory for one Problem or along a sequence of them.
 
-Cases, checked in this order (docs/theory.md, sections 5-7):
+Cases, checked in this order (docs/theory.md, sections 7, 8 and 11):
 
 1. eps > 0 and eps >= eps_c: the trivial phase, a = 0, E_rob = E_std = F1^2 + tau^2.
 2. eps = 0, lam = 0, overparametrised (p12 mu(k > 0) > 1): the minimum-norm (ridgeless) limit,
@@ -43,6 +43,7 @@ from advrf.theory.equations import (
 )
 from advrf.theory.spectrum import basis
 
+DEFAULT_S = 0.3  # gradient norm of the default start
 NEWTON_TOL = 1e-12  # max |F| of the log-form equations (relative error of gam, Q, s^2)
 NEWTON_MAX_ITER = 60
 NEWTON_MAX_STEP = 2.0  # largest change of any log-unknown in one Newton step
@@ -232,11 +233,8 @@ def _trivial(problem: Problem, eps_c: float) -> TheoryResult:
 
 
 def default_start(co: Coefficients) -> tuple[float, float, float]:
-    """(log gam, log Q, log s) at gam = p12, Q = F1^2 + tau^2, s = 0.3 (see docs/theory.md)."""
+    """(log gam, log Q, log s) at gam = p12, Q = F1^2 + tau^2, s = DEFAULT_S (theory.md, 11)."""
     return (math.log(co.p12), math.log(co.Q0), math.log(DEFAULT_S))
-
-
-DEFAULT_S = 0.3
 
 
 def _heavy_ridge_start(co: Coefficients) -> tuple[float, float, float]:
@@ -476,7 +474,7 @@ def _exact_recovery(co: Coefficients, problem: Problem, eps_c: float) -> TheoryR
     """Noiseless linear activation with psi1 >= 1 and psi2 > 1: the phase theta = beta (Q = 0).
 
     There sigma2 = 0 and the training residuals can all vanish at a = a* (w = beta / mu1). The
-    three equations in the limit Q -> 0 (gam ~ sqrt Q, z fixed; docs/theory.md, section 7) give
+    three equations in the limit Q -> 0 (gam ~ sqrt Q, z fixed; docs/theory.md, section 8) give
     P(|Z| <= z*) = 1/psi2 and the phase condition
 
         D = 1 - psi2 (E[Z^2; |Z| <= z*] + z*^2 P(|Z| > z*)) - psi1 psi2^2 z*^2 J / (4 eps^2) >= 0,
