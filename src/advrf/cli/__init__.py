@@ -7,7 +7,7 @@ import sys
 
 from advrf import __version__
 
-SUBCOMMANDS: list[str] = ["simulate"]  # modules of advrf.cli, each with `register(subparsers)`
+SUBCOMMANDS: list[str] = ["theory", "simulate"]  # modules of advrf.cli, each with `register(subparsers)`
 
 
 def build_parser() -> argparse.ArgumentParser:
