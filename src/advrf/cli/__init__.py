@@ -7,7 +7,8 @@ import sys
 
 from advrf import __version__
 
-SUBCOMMANDS: list[str] = ["theory", "simulate"]  # modules of advrf.cli, each with `register(subparsers)`
+# Modules of advrf.cli, each with `register(subparsers)`.
+SUBCOMMANDS: list[str] = ["theory", "simulate"]
 
 
 def build_parser() -> argparse.ArgumentParser:
