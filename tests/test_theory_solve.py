@@ -140,3 +140,30 @@ def test_result_type():
     assert isinstance(solve(Problem(2.0, 1.0, 0.3)), TheoryResult)
     co = Coefficients.from_problem(Problem(2.0, 1.0, 0.3))
     assert math.isclose(co.p12, 2.0)
+
+
+@pytest.mark.parametrize("p12", [0.5, 2.0, 4.0])
+def test_even_activation_is_least_squares_on_pure_noise_features(p12):
+    """mu1 = 0 (|t|): the features carry no signal and are isotropic, so least squares (p12 < 1)
+    and the minimum-norm interpolator (p12 > 1) have the classical risks Q0 / (1 - p12) and
+    Q0 p12 / (p12 - 1) (constant precision A: the a1 = 0 branch of the MP integrals)."""
+    import numpy as np
+
+    from advrf import custom
+
+    absolute = custom("abs", np.abs, np.sign, kinks=(0.0,))
+    problem = Problem(p12, 1.0, 0.0, noise=0.5, activation=absolute)
+    q0 = problem.null_risk
+    expected = q0 / (1 - p12) if p12 < 1 else q0 * p12 / (p12 - 1)
+    assert solve(problem).standard_error == pytest.approx(expected, rel=1e-10)
+    assert solve(problem.with_(eps=0.3)).phase == "nontrivial"
+
+
+def test_linear_least_squares_closed_forms():
+    """Linear activation, psi1 >= 1, eps = lam = 0: least squares in R^d (psi2 > 1) has risk
+    tau^2 psi2 / (psi2 - 1); without noise it recovers beta exactly (E_std = 0)."""
+    noisy = solve(Problem(3.0, 4.0, 0.0, noise=0.5, activation="linear"))
+    assert noisy.standard_error == pytest.approx(0.25 * 4.0 / 3.0, rel=1e-10)
+    exact = solve(Problem(3.0, 4.0, 0.0, activation="linear"))
+    assert exact.standard_error == 0.0 and exact.regime == "exact_recovery"
+    assert exact.robust_error == 0.0 and exact.grad_norm2 == pytest.approx(1.0)

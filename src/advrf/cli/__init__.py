@@ -7,13 +7,8 @@ import sys
 
 from advrf import __version__
 
-# modules of advrf.cli, each with `register(subparsers)`
-SUBCOMMANDS: list[str] = [
-    "simulate",
-    "sweep",
-    "figure",
-    "reproduce",
-]
+# Modules of advrf.cli, each with `register(subparsers)`.
+SUBCOMMANDS: list[str] = ["theory", "simulate", "sweep", "figure", "reproduce"]
 
 
 def build_parser() -> argparse.ArgumentParser:

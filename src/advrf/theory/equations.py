@@ -374,7 +374,7 @@ def envelope_mean(gam: float, Q: float, s: float, eps: float) -> float:  # noqa:
 
 
 def saddle_value(co: Coefficients, v: tuple[float, ...]) -> float:
-    """The scalar saddle function psi(Q, s, gam, b2, th1, th2) (docs/theory.md, section 4):
+    """The scalar saddle function psi(Q, s, gam, b2, th1, th2) (docs/theory.md, section 2):
 
     psi = E e(q; gam, eps s) + gam b2/2 - th1 (Q - sigma2)/2 - th2 s^2/2
           + th1 P int l/k / 2 - th1^2 P int l/A / 2 - b2 p12 int k/A / 2,

@@ -1,17 +1,23 @@
 """Solve the asymptotic theory for one Problem or along a sequence of them.
 
-Cases, checked in this order (docs/theory.md, sections 5-7):
+Cases, checked in this order (docs/theory.md, sections 7, 8 and 11):
 
 1. eps > 0 and eps >= eps_c: the trivial phase, a = 0, E_rob = E_std = F1^2 + tau^2.
 2. eps = 0, lam = 0, overparametrised (p12 mu(k > 0) > 1): the minimum-norm (ridgeless) limit,
-   closed form after one monotone scalar root (`interpolator_limit(problem, "norm")`).
-3. otherwise the three equations of `advrf.theory.equations` by Newton's method in
+   closed form after one monotone scalar root (`interpolator_limit(problem, "norm")`); at the
+   threshold p12 mu(k > 0) = 1 the error is infinite (TheoryError).
+3. linear activation, noise 0, psi1 >= 1, psi2 > 1: the exact-recovery phase theta = beta when its
+   condition holds (`_exact_recovery`).
+4. lam = 0, eps > 0, overparametrised: the minimum-||a||_M interpolator (eps -> 0+ limit) when
+   the non-interpolated fraction erfc(z / sqrt 2) underflows (then it is the solution to double
+   precision), else it is the start of Newton.
+5. otherwise the three equations of `advrf.theory.equations` by Newton's method in
    u = (log gam, log Q, log s), from the warm start, else the default start, else by continuation
    in lam from a heavily regularised problem (the solution is unique and continuous in lam).
 
-Every returned point is certified: residual below NEWTON_TOL and the Hessian of the scalar
-saddle function has the inertia of a min-max saddle (3 directions of each sign, `saddle_inertia`).
-Anything else raises TheoryError.
+Every Newton point is certified: residual below NEWTON_TOL, a forward error bound of the errors
+below ERROR_BOUND_MAX, and a Hessian of the scalar saddle function with the inertia of a min-max
+saddle (`saddle_inertia`). Anything else raises TheoryError.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from scipy import optimize
+from scipy import optimize, special
 
 from advrf.problem import Problem
 from advrf.theory.equations import (
@@ -35,7 +41,9 @@ from advrf.theory.equations import (
     saddle_gradient,
     training_loss,
 )
+from advrf.theory.spectrum import basis
 
+DEFAULT_S = 0.3  # gradient norm of the default start
 NEWTON_TOL = 1e-12  # max |F| of the log-form equations (relative error of gam, Q, s^2)
 NEWTON_MAX_ITER = 60
 NEWTON_MAX_STEP = 2.0  # largest change of any log-unknown in one Newton step
@@ -49,7 +57,12 @@ HESSIAN_STEP = 1e-5  # relative finite-difference step of the saddle Hessian
 HESSIAN_TINY = 1e-280  # a Hessian row below this (e.g. eps^2 s^2 underflowing) has decoupled
 ROOT_TOL = 1e-15  # relative tolerance of the scalar roots of the interpolation limits
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-CONDITION_MAX = 1e8  # of the Jacobian at the solution: its error is ~ condition * 1e-16
+SQRT_2 = math.sqrt(2.0)
+# Forward error bound of the outputs: rounding of the residual (RESIDUAL_ROUNDING per equation)
+# propagated through the inverse Jacobian to log Q and log E_rob; above ERROR_BOUND_MAX the point
+# is refused (it happens at the interpolation peak without regularisation, where E ~ 1/eps).
+RESIDUAL_ROUNDING = 1e-15
+ERROR_BOUND_MAX = 1e-8
 INTERPOLATOR_LOG_RANGE = 40.0  # bracket of log delta / log rho in the interpolation limits
 # z above which P(|q| > 2 gam c) = erfc(z / sqrt 2) < 1e-32: every term of the equations that
 # distinguishes eps > 0 from the eps -> 0+ limit is below double precision.
@@ -68,8 +81,8 @@ class TheoryResult:
 
     Internal state: gam, Q, s (the unknowns; 0 where they do not apply), regime (which case of
     the module docstring produced the point: "trivial", "adversarial", "ridge", "min_norm",
-    "min_M_norm") and inertia (positive, negative eigenvalue counts of the saddle Hessian, or
-    None when there is no saddle to check).
+    "min_M_norm", "exact_recovery") and inertia (positive, negative eigenvalue counts of the
+    saddle Hessian, or None when there is no saddle to check).
     """
 
     problem: Problem
@@ -220,11 +233,8 @@ def _trivial(problem: Problem, eps_c: float) -> TheoryResult:
 
 
 def default_start(co: Coefficients) -> tuple[float, float, float]:
-    """(log gam, log Q, log s) at gam = p12, Q = F1^2 + tau^2, s = 0.3 (see docs/theory.md)."""
+    """(log gam, log Q, log s) at gam = p12, Q = F1^2 + tau^2, s = DEFAULT_S (theory.md, 11)."""
     return (math.log(co.p12), math.log(co.Q0), math.log(DEFAULT_S))
-
-
-DEFAULT_S = 0.3
 
 
 def _heavy_ridge_start(co: Coefficients) -> tuple[float, float, float]:
@@ -297,17 +307,36 @@ def saddle_inertia(co: Coefficients, v: Sequence[float]) -> tuple[int, int, int]
     return int(np.sum(eig > 0.0)), int(np.sum(eig < 0.0)), len(eig)
 
 
+def _error_bound(ev: Evaluation, eps_test: float) -> float:
+    """Relative forward error of Q and E_rob caused by rounding of the residual.
+
+    du = J^-1 dF with |dF_i| <= RESIDUAL_ROUNDING; d log Q = du_1 and
+    d log E_rob = (dE_rob/d log Q du_1 + dE_rob/d log s du_2) / E_rob.
+    """
+    try:
+        inverse = np.linalg.inv(np.asarray(ev.J))
+    except np.linalg.LinAlgError:
+        return math.inf
+    Q, s = ev.Q, ev.s  # noqa: N806
+    cross = 2.0 * SQRT_2_OVER_PI * eps_test * math.sqrt(Q) * s
+    e_rob = Q + cross + (eps_test * s) ** 2
+    d_log_q = (Q + 0.5 * cross) / e_rob  # d log E_rob / d log Q
+    d_log_s = (cross + 2.0 * (eps_test * s) ** 2) / e_rob  # d log E_rob / d log s
+    rows = np.abs(inverse[1]), np.abs(d_log_q * inverse[1] + d_log_s * inverse[2])
+    return RESIDUAL_ROUNDING * float(max(np.sum(r) for r in rows))
+
+
 def _result_from_root(
     problem: Problem, co: Coefficients, root: RootResult, iterations: int, eps_c: float
 ) -> TheoryResult:
     ev: Evaluation = root.last
     gam, Q, s, lt = ev.gam, ev.Q, ev.s, ev.loss  # noqa: N806
-    condition = float(np.linalg.cond(np.asarray(ev.J)))
-    if not condition < CONDITION_MAX:
+    bound = _error_bound(ev, problem.eps_test)
+    if not bound < ERROR_BOUND_MAX:
         raise _fail(
             problem,
-            f"the equations are ill-conditioned there (condition number {condition:.2g}: "
-            "fewer than 8 correct digits; the interpolation peak without regularisation)",
+            f"the equations are ill-conditioned there (relative error bound {bound:.2g} on "
+            "the errors; the interpolation peak without regularisation)",
             root.residual,
             iterations,
         )
@@ -441,6 +470,61 @@ def _interpolator_result(
     )
 
 
+def _exact_recovery(co: Coefficients, problem: Problem, eps_c: float) -> TheoryResult | None:
+    """Noiseless linear activation with psi1 >= 1 and psi2 > 1: the phase theta = beta (Q = 0).
+
+    There sigma2 = 0 and the training residuals can all vanish at a = a* (w = beta / mu1). The
+    three equations in the limit Q -> 0 (gam ~ sqrt Q, z fixed; docs/theory.md, section 8) give
+    P(|Z| <= z*) = 1/psi2 and the phase condition
+
+        D = 1 - psi2 (E[Z^2; |Z| <= z*] + z*^2 P(|Z| > z*)) - psi1 psi2^2 z*^2 J / (4 eps^2) >= 0,
+        J = int_{l > 0} (2 psi1 lam / (mu1^2 l) + 2 eps^2)^2 dmu(l).
+
+    eps = 0: least squares (lam = 0) recovers beta exactly. Returns None outside the phase.
+    a is reported as the minimum-norm a with Theta^T a / sqrt d = beta / mu1 (lam -> 0+).
+    """
+    if not (co.linear and problem.noise == 0.0 and co.psi1 >= 1.0 and co.psi2 > 1.0):
+        return None
+    base = basis(co.psi1, 0.0, with_atom=False)  # int_{l>0} l^-j dmu: h1 (j=0), h2, h3
+    if co.eps == 0.0:
+        if co.lam > 0.0:
+            return None
+    else:
+        if co.lam > 0.0 and co.psi1 == 1.0:
+            return None  # int l^-2 dmu diverges: the ridge cannot be absorbed
+        z = SQRT_2 * special.erfinv(1.0 / co.psi2)
+        p_out = special.erfc(z / SQRT_2)
+        g2in = special.gammainc(1.5, 0.5 * z * z)
+        c, t = 2.0 * co.psi1 * co.lam / co.mu1sq, 2.0 * co.eps**2
+        j = t * t * base.h1 + (2.0 * c * t * base.h2 + c * c * base.h3 if c > 0.0 else 0.0)
+        phase = (
+            1.0
+            - co.psi2 * (g2in + z * z * p_out)
+            - co.psi1 * co.psi2**2 * z * z * j / (4.0 * co.eps**2)
+        )
+        if phase < 0.0:
+            return None
+    f2 = co.signal**2
+    norm_a2 = f2 / co.mu1sq * co.psi1 * base.h2  # w^T (F^T F)^-1 w, ||w||^2 = F1^2 / mu1^2
+    return TheoryResult(
+        problem=problem,
+        robust_error=robust_error(0.0, co.signal, problem.eps_test),
+        standard_error=0.0,
+        train_objective=(co.eps * co.signal) ** 2 + co.psi1 * co.lam * norm_a2,
+        norm_a2=norm_a2,
+        norm_w2=f2 / co.mu1sq,
+        beta_w=f2 / co.mu1,
+        grad_norm2=f2,
+        eps_c=eps_c,
+        phase="nontrivial",
+        converged=True,
+        iterations=0,
+        residual=0.0,
+        s=co.signal,
+        regime="exact_recovery",
+    )
+
+
 def solve(problem: Problem, start: TheoryResult | None = None) -> TheoryResult:
     """The asymptotic robust and standard errors of `problem` (module docstring).
 
@@ -460,6 +544,9 @@ def solve(problem: Problem, start: TheoryResult | None = None) -> TheoryResult:
                 f"the minimum-norm least-squares error is infinite at the interpolation "
                 f"threshold for {_describe(problem)}"
             )
+    recovery = _exact_recovery(co, problem, eps_c)
+    if recovery is not None:
+        return recovery
     iterations = 0
     root = None
     if co.lam == 0.0 and _overparametrised(co):
