@@ -139,10 +139,6 @@ class CurveTask:
     def size(self) -> int:
         return sum(self.todo)
 
-    @property
-    def cost(self) -> float:
-        return float(len(self.units))
-
 
 Task = SimulationTask | CurveTask
 
