@@ -1,18 +1,26 @@
 """Parallel efficiency of `advrf sweep`: a 16-point simulation sweep on 1 worker and on 2 workers.
 
-    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_sweep.py [--d 200]
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_sweep.py [--d 400]
 
 Each run starts from an empty results directory and is timed end to end (wall clock, including
 worker start-up and storing every row). 1 worker runs in this process; 2 workers are spawned
 processes with BLAS pinned to one thread, as `advrf sweep --workers 2` does. Target: the 2-worker
-time is at most 0.55x the 1-worker time. The script also checks that both give the same table.
+time is at most 0.55x the 1-worker time. The script checks that both give the same table, and
+prints two load-independent numbers beside the wall times:
+
+- the CPU time of each run (this process + its workers): the work parallelism adds (start-up of
+  the workers, moving rows between processes);
+- the ideal 2-worker ratio: the makespan of the sweep's own task order (costliest first, each
+  task to the first free worker) computed from the per-row times of the 1-worker run, divided by
+  their sum. On an idle 2-core machine the measured ratio is this plus start-up overhead.
 """
 
 from __future__ import annotations
 
 import argparse
+import heapq
 import os
-import platform
+import resource
 import shutil
 import tempfile
 import time
@@ -20,7 +28,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from advrf.experiments.keys import key_hash
 from advrf.experiments.sweep import read_results, run_sweep, sweep_units
+from advrf.experiments.units import make_tasks
 from advrf.grid import axes_from_mapping
 
 # 16 simulation rows: 8 widths x 2 radii, psi2 = 2, one seed each (costs differ across psi1)
@@ -29,43 +39,62 @@ TARGET = 0.55
 VOLATILE = ["wall_time", "seconds"]
 
 
-def timed_sweep(units, workers: int) -> tuple[float, pd.DataFrame]:
+def cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed_sweep(units, workers: int) -> tuple[float, float, pd.DataFrame]:
     out = Path(tempfile.mkdtemp(prefix="advrf-bench-"))
     try:
-        start = time.perf_counter()
+        cpu, start = cpu_seconds(), time.perf_counter()
         run_sweep(out / "store", units, workers=workers, progress=False)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         table = read_results(out / "store")
     finally:
         shutil.rmtree(out)
-    return seconds, table.drop(columns=[c for c in VOLATILE if c in table.columns])
+    return seconds, cpu, table
+
+
+def ideal_ratio(units, table: pd.DataFrame, workers: int = 2) -> float:
+    """Greedy list schedule of the sweep's task order with the measured per-row times."""
+    seconds = dict(zip(table["key"], table["wall_time"], strict=True))
+    order = make_tasks(list(units), set(range(len(units))))
+    free = [0.0] * workers
+    for task in order:
+        heapq.heappush(free, heapq.heappop(free) + seconds[key_hash(task.unit.key)])
+    return max(free) / sum(seconds.values())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--d", type=int, default=200, help="input dimension (default 200)")
+    parser.add_argument("--d", type=int, default=400, help="input dimension (default 400)")
     parser.add_argument("--repeats", type=int, default=2, help="runs per worker count")
     args = parser.parse_args()
     units = sweep_units(axes_from_mapping(GRID), theory=False, simulate=True, d=[args.d], seeds=1)
     assert len(units) == 16
-    times: dict[int, list[float]] = {1: [], 2: []}
+    runs: dict[int, list[tuple[float, float]]] = {1: [], 2: []}
     tables = {}
     for _ in range(args.repeats):
         for workers in (1, 2):
-            seconds, tables[workers] = timed_sweep(units, workers)
-            times[workers].append(seconds)
-            print(f"workers={workers}: {seconds:.2f} s", flush=True)
-    pd.testing.assert_frame_equal(tables[1], tables[2])
-    best = {w: min(t) for w, t in times.items()}
-    ratio = best[2] / best[1]
-    threads = {name: os.environ.get(name) for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+            seconds, cpu, tables[workers] = timed_sweep(units, workers)
+            runs[workers].append((seconds, cpu))
+            print(f"workers={workers}: {seconds:.2f} s wall, {cpu:.2f} s CPU", flush=True)
+    stable = {w: t.drop(columns=[c for c in VOLATILE if c in t.columns]) for w, t in tables.items()}
+    pd.testing.assert_frame_equal(stable[1], stable[2])
+    best = {w: min(r) for w, r in runs.items()}
+    ratio = best[2][0] / best[1][0]
+    ideal = ideal_ratio(units, tables[1])
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     print(
-        f"\n| d | rows | 1 worker (s) | 2 workers (s) | ratio | target |\n"
-        f"|---|---|---|---|---|---|\n"
-        f"| {args.d} | {len(units)} | {best[1]:.2f} | {best[2]:.2f} | {ratio:.3f} | "
-        f"<= {TARGET} ({'met' if ratio <= TARGET else 'NOT met'}) |\n"
-        f"\nbest of {args.repeats} runs each; all runs: 1 worker {times[1]}, 2 workers {times[2]}; "
-        f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, {threads}; "
+        f"\n| d | rows | 1 worker wall (s) | 2 workers wall (s) | ratio | CPU 1 / 2 workers (s) "
+        f"| ideal ratio |\n|---|---|---|---|---|---|---|\n"
+        f"| {args.d} | {len(units)} | {best[1][0]:.2f} | {best[2][0]:.2f} | {ratio:.3f} "
+        f"(target <= {TARGET}: {'met' if ratio <= TARGET else 'NOT met'}) | {best[1][1]:.2f} / "
+        f"{best[2][1]:.2f} | {ideal:.3f} |\n"
+        f"\nbest of {args.repeats} runs each; all runs (wall, CPU): 1 worker {runs[1]}, "
+        f"2 workers {runs[2]}; {os.cpu_count()} CPUs; load average after: {load}; "
         "tables identical: yes"
     )
 
