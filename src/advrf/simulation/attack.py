@@ -9,9 +9,14 @@
   on the sphere of radius eps, keeping the best point met per sample.
 
 All computations are numpy with the analytic gradient, in chunks of CHUNK samples.
+
+`pgd_adversarial_training` trains the nonlinear model against PGD (true adversarial training), to
+measure how far the first-order program is from it at finite d.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,6 +24,10 @@ PGD_STEPS = 20
 PGD_RESTARTS = 3  # random starts in addition to the first-order attack
 PGD_STEP_FACTOR = 2.5
 CHUNK = 1024
+TRUE_AT_STEPS = 30  # outer steps of true (PGD) adversarial training
+TRUE_AT_TOL = 1e-6  # relative decrease of R that stops it
+TRUE_AT_DAMPING = 1e-3  # proximal damping of its Gauss-Newton steps, relative to mean eigenvalue
+TRUE_AT_BACKTRACKS = 20
 ATTACKS = ("first-order", "pgd")
 
 
@@ -106,3 +115,87 @@ def pgd_attack(
             better = loss > best_loss
             best[better], best_loss[better] = delta[better], loss[better]
     return best, best_loss
+
+
+@dataclass(frozen=True, eq=False)
+class PgdTrainingResult:
+    """True adversarial training of the nonlinear model (PGD inner maximum).
+
+    objective: the robust training objective R(a) of the returned a, objective_start: R at the
+    starting point (both with the inner maximum estimated by PGD, warm-started); residual: relative
+    decrease of R over the last accepted step; converged: residual <= the requested tolerance.
+    """
+
+    a: np.ndarray
+    objective: float
+    objective_start: float
+    iterations: int
+    converged: bool
+    residual: float
+
+
+def _robust_training_loss(theta, activation, a, x, y, eps, c, deltas, pgd):
+    """R(a) = mean max_delta (y - f_a(x + delta))^2 + c ||a||^2 by PGD from `deltas` and from the
+    first-order attack at a (the better of the two runs per sample)."""
+    first, _ = first_order_attack(theta, activation, a, x, y, eps)
+    d1, l1 = pgd_attack(theta, activation, a, x, y, eps, start=first, **pgd)
+    if deltas is not None:
+        d2, l2 = pgd_attack(theta, activation, a, x, y, eps, start=deltas, **pgd)
+        better = l2 > l1
+        d1[better], l1[better] = d2[better], l2[better]
+    return float(l1.mean() + c * (a @ a)), d1
+
+
+def pgd_adversarial_training(
+    theta,
+    activation,
+    x,
+    y,
+    eps: float,
+    c: float,
+    a0: np.ndarray,
+    *,
+    steps: int = TRUE_AT_STEPS,
+    tol: float = TRUE_AT_TOL,
+    pgd_steps: int = PGD_STEPS,
+    restarts: int = 1,
+    seed: int = 0,
+) -> PgdTrainingResult:
+    """min_a R(a), R(a) = (1/n) sum_i max_{||delta|| <= eps} (y_i - f_a(x_i + delta))^2 + c||a||^2.
+
+    R is convex in a (a maximum of convex quadratics); its gradient at a is that of the quadratic
+    at the maximising perturbations (Danskin). Each step: PGD inner maximum (warm-started), then
+    the Gauss-Newton direction p = -(Phi_d^T Phi_d / n + (c + rho) I)^{-1} grad / 2 with Phi_d
+    the features at the perturbed inputs and rho = TRUE_AT_DAMPING * trace(Phi_d^T Phi_d / n) / N,
+    then a backtracking line search on R. Meant to start from the first-order solution a0.
+    """
+    pgd = dict(steps=pgd_steps, restarts=restarts, seed=seed)
+    n = len(y)
+    d = theta.shape[1]
+    a = np.asarray(a0, dtype=float).copy()
+    value, deltas = _robust_training_loss(theta, activation, a, x, y, eps, c, None, pgd)
+    start_value, residual = value, np.inf
+    for it in range(1, steps + 1):
+        feats = activation((x + deltas) @ theta.T / np.sqrt(d))
+        r = y - feats @ a
+        grad_half = -feats.T @ r / n + c * a
+        gram = feats.T @ feats / n
+        rho = TRUE_AT_DAMPING * np.trace(gram) / len(a)
+        gram[np.diag_indices_from(gram)] += c + rho
+        direction = -np.linalg.solve(gram, grad_half)
+        t = 1.0
+        for _ in range(TRUE_AT_BACKTRACKS):
+            trial = a + t * direction
+            trial_value, trial_deltas = _robust_training_loss(
+                theta, activation, trial, x, y, eps, c, deltas, pgd
+            )
+            if trial_value < value:
+                break
+            t *= 0.5
+        else:
+            return PgdTrainingResult(a, value, start_value, it, residual <= tol, residual)
+        residual = (value - trial_value) / value
+        a, value, deltas = trial, trial_value, trial_deltas
+        if residual <= tol:
+            return PgdTrainingResult(a, value, start_value, it, True, residual)
+    return PgdTrainingResult(a, value, start_value, steps, False, residual)
