@@ -31,6 +31,7 @@ TRUE_AT_STEPS = 50  # model steps of true (PGD) adversarial training
 TRUE_AT_TOL = 1e-5  # relative gap between R and the model's lower bound that stops it
 TRUE_AT_ARMIJO = 1e-4
 TRUE_AT_BACKTRACKS = 30
+TRUE_AT_REFRESHES = 10  # re-evaluations of R at the current point after a failed line search
 ATTACKS = ("first-order", "pgd")
 
 
@@ -130,14 +131,14 @@ def extreme_perturbations(
     steps: int = PGD_STEPS,
     restarts: int = 1,
     seed: int = 0,
-    starts: tuple[np.ndarray, np.ndarray] | None = None,
+    starts: tuple[tuple[np.ndarray, np.ndarray], ...] = (),
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """PGD for argmax and argmin of f_a(x + delta) over ||delta|| <= eps, per sample.
 
     max_delta (y - f_a(x + delta))^2 is attained at one of the two (whatever y is). Starts: the
-    first-order points +-eps grad / ||grad||, `starts` if given, and `restarts` random points on
-    the sphere. Returns ((delta_max, f_max), (delta_min, f_min)).
-    """  # fmt: skip
+    first-order points +-eps grad / ||grad||, the pairs (delta_max, delta_min) in `starts`, and
+    `restarts` random points on the sphere. Returns ((delta_max, f_max), (delta_min, f_min)).
+    """
     rng = np.random.default_rng(seed)
     _, grad = value_and_gradient(theta, activation, a, x)
     norm = np.linalg.norm(grad, axis=1, keepdims=True)
@@ -145,9 +146,7 @@ def extreme_perturbations(
     alpha = PGD_STEP_FACTOR * eps / steps
     out = []
     for k, sign in enumerate((1.0, -1.0)):
-        candidates = [sign * eps * unit]
-        if starts is not None:
-            candidates.append(starts[k])
+        candidates = [sign * eps * unit, *(pair[k] for pair in starts)]
         for _ in range(restarts):
             g = rng.standard_normal(x.shape)
             candidates.append(eps * g / np.linalg.norm(g, axis=1, keepdims=True))
@@ -209,7 +208,9 @@ def pgd_adversarial_training(
     (|y_i - m_i^T a| + |h_i^T a|)^2: a model of R that is below R everywhere and exact at a_k. Its
     minimiser a_hat (`solve_sample_norms` with rank-one maps, certified by its duality gap) gives
     a descent direction a_hat - a_k and the lower bound model(a_hat) <= min R; a backtracking
-    line search on R (Armijo on the predicted decrease) gives a_{k+1}. Stops when
+    line search on R (Armijo on the predicted decrease) gives a_{k+1}; when it fails because PGD
+    found better maxima at the trial points than at a_k, R(a_k) and its cuts are refreshed from
+    them (at most TRUE_AT_REFRESHES times). Stops when
     (R(a_k) - model(a_hat)) / R(a_k) <= tol. Needs N <= n when c = 0 (the model's
     M' = H^T diag(tau) H / n must be positive definite). R is evaluated by PGD, a lower estimate.
     """
@@ -229,8 +230,8 @@ def pgd_adversarial_training(
         return value, (dp, dm)
 
     a = np.asarray(a0, dtype=float).copy()
-    value, starts = cuts(a, None)
-    start_value, residual, bound = value, np.inf, -np.inf
+    value, starts = cuts(a, [])
+    start_value, residual, bound, refreshes = value, np.inf, -np.inf, 0
     for it in range(1, steps + 1):
         plus = activation((x + starts[0]) @ theta.T / np.sqrt(d))
         minus = activation((x + starts[1]) @ theta.T / np.sqrt(d))
@@ -246,11 +247,17 @@ def pgd_adversarial_training(
             return PgdTrainingResult(a, value, start_value, bound, it, True, residual)
         t = 1.0
         for _ in range(TRUE_AT_BACKTRACKS):
-            trial_value, trial_starts = cuts(a + t * (model.a - a), starts)
+            trial_value, trial_starts = cuts(a + t * (model.a - a), [starts])
             if trial_value <= value - TRUE_AT_ARMIJO * t * (value - model.objective):
                 break
             t *= 0.5
         else:
-            return PgdTrainingResult(a, value, start_value, bound, it, False, residual)
+            # PGD found better maxima near a than at a itself: refresh R(a) and its cuts.
+            refreshed, refreshed_starts = cuts(a, [starts, trial_starts])
+            if refreshes == TRUE_AT_REFRESHES or refreshed <= value:
+                return PgdTrainingResult(a, value, start_value, bound, it, False, residual)
+            refreshes += 1
+            value, starts = refreshed, refreshed_starts
+            continue
         a, value, starts = a + t * (model.a - a), trial_value, trial_starts
     return PgdTrainingResult(a, value, start_value, bound, steps, False, (value - bound) / value)
