@@ -24,7 +24,7 @@ are solved by semismooth Newton in (u, log kappa, log delta) with a backtracking
 (each step: one n x n Cholesky when N >= n, one N x N Cholesky plus a Schur complement on the
 samples with zero residual when N < n, and a 2 x 2 correction). Convergence is certified by the
 relative duality gap of the second-order-cone form (see `_duality_gap`), never by the Newton
-residual.
+residual. If Newton from the cold start stalls, a continuation in eps takes over (`_continuation`).
 
 The exact variant is solved by an outer fixed point on per-sample shapes (see `solve_exact`), each
 step a concentrated-type program, and certified by the duality gap of its own cone form.
@@ -89,14 +89,6 @@ def check_variant(variant: object) -> str:
 
 def _soft(t: np.ndarray, thr: np.ndarray | float) -> np.ndarray:
     return np.sign(t) * np.maximum(np.abs(t) - thr, 0.0)
-
-
-def objective(
-    phi: np.ndarray, y: np.ndarray, a: np.ndarray, eps: float, c: float, s: np.ndarray | float
-) -> float:
-    """(1/n) sum_i (|y_i - phi_i^T a| + eps s_i)^2 + c ||a||^2 for given gradient norms s_i."""
-    r = y - phi @ a
-    return float(np.mean((np.abs(r) + eps * s) ** 2) + c * (a @ a))
 
 
 def critical_eps(
@@ -516,12 +508,6 @@ def _exact_gap(phi, y, ops, eps, c, a, u, tau, mprime) -> tuple[float, float]:
     w_feas = np.maximum(np.abs(xi), eta_norm / eps)
     best = max(best, big_a**2 / (n * (w_feas @ w_feas)))
     return primal, (primal - best) / primal
-
-
-def exact_objective(phi, y, theta, sprime, a, eps, c) -> float:
-    """(1/n) sum_i (|y_i - phi_i^T a| + eps ||grad_x f_a(x_i)||)^2 + c ||a||^2."""
-    s = np.linalg.norm(gradient_rows(theta, sprime, a), axis=1)
-    return objective(phi, y, a, eps, c, s)
 
 
 def solve_exact(
