@@ -1,8 +1,9 @@
 """cvxpy + Clarabel formulations of the two training programs (the reference solver in tests)."""
 
 import numpy as np
+import pytest
 
-cp = __import__("pytest").importorskip("cvxpy")
+cp = pytest.importorskip("cvxpy")
 
 # Clarabel's default gap tolerances (1e-8); tighter ones make it stop "optimal_inaccurate" on
 # these problems (measured at 1e-9 to 1e-11).

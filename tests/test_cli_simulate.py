@@ -27,6 +27,7 @@ def test_json_output_has_the_contract_fields(capsys):
         assert isinstance(out[key], float)
     assert out["psi1"] == 2.0 and out["activation"] == "relu_shifted" and out["d"] == 20
     assert out["seeds"] == [0, 1] and out["variant"] == "concentrated" and out["converged"]
+    assert out["n_test"] == 300
     assert out["robust_error"] >= out["standard_error"]
 
 
@@ -38,8 +39,10 @@ def test_seed_list_exact_variant_and_pgd(capsys):
 
 
 def test_single_seed_sem_is_null_in_json(capsys):
-    assert main([*BASE, "--seeds", "1", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["robust_error_sem"] is None
+    argv = [a for a in BASE if a not in ("--n-test", "300")]
+    assert main([*argv, "--seeds", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["robust_error_sem"] is None and out["n_test"] == 2000  # max(2000, 2n)
 
 
 def test_table_output(capsys):

@@ -81,6 +81,7 @@ def _clean(value: Any) -> Any:
 def run(args: argparse.Namespace) -> int:
     from advrf.problem import Problem
     from advrf.simulation import simulate
+    from advrf.simulation.instance import default_n_test, sizes
 
     problem = Problem(
         psi1=args.psi1,
@@ -104,7 +105,10 @@ def run(args: argparse.Namespace) -> int:
         progress=True,
     )
     seconds = time.perf_counter() - start
-    out = {**problem.to_dict(), "inputs": args.inputs, "n_test": args.n_test}
+    n_test = args.n_test
+    if n_test is None:
+        n_test = default_n_test(sizes(problem, args.d)[1]) if args.d >= 1 else None
+    out = {**problem.to_dict(), "inputs": args.inputs, "n_test": n_test}
     out.update(summary.to_dict())
     out["seconds"] = seconds
     out = {k: _clean(v) for k, v in out.items()}

@@ -170,24 +170,27 @@ class NewtonSystem:
             return (lambda b: linalg.cho_solve(fac, b, check_finite=False)), clean
         inactive = ~active
         phi0 = self.phi[inactive]
-        p = kappa * self.m_dense + (self.phitphi - phi0.T @ phi0) / n
+        p = self.phitphi - phi0.T @ phi0
+        p *= 1.0 / n
+        p += kappa * self.m_dense
         p[np.diag_indices_from(p)] += self.c
         pfac, clean = _cholesky(p)
         if phi0.shape[0]:
             y0 = linalg.cho_solve(pfac, phi0.T, check_finite=False)
             sfac, clean_s = _cholesky(phi0 @ y0)
             clean = clean and clean_s
-        phia = self.phi[active]
+        mask = active[:, None] if active.ndim == 1 else active
+        phi = self.phi
 
         def solve(b: np.ndarray) -> np.ndarray:
-            b_a, b_0 = b[active], b[inactive]
-            z = linalg.cho_solve(pfac, phia.T @ b_a / n, check_finite=False)
+            mask_b = mask if b.ndim == 2 else active
+            z = linalg.cho_solve(pfac, phi.T @ (b * mask_b) / n, check_finite=False)
             x = np.empty_like(b)
             if phi0.shape[0]:
-                x0 = linalg.cho_solve(sfac, b_0 - phi0 @ z, check_finite=False)
+                x0 = linalg.cho_solve(sfac, b[inactive] - phi0 @ z, check_finite=False)
                 z = z + y0 @ x0
                 x[inactive] = x0
-            x[active] = (b_a - phia @ z) / n
+            x[active] = (b[active] - (phi @ z)[active]) / n
             return x
 
         return solve, clean

@@ -24,7 +24,7 @@ are solved by semismooth Newton in (u, log kappa, log delta) with a backtracking
 (each step: one n x n Cholesky when N >= n, one N x N Cholesky plus a Schur complement on the
 samples with zero residual when N < n, and a 2 x 2 correction). Convergence is certified by the
 relative duality gap of the second-order-cone form (see `_duality_gap`), never by the Newton
-residual.
+residual. If Newton from the cold start stalls, a continuation in eps takes over (`_continuation`).
 
 The exact variant is solved by an outer fixed point on per-sample shapes (see `solve_exact`), each
 step a concentrated-type program, and certified by the duality gap of its own cone form.
@@ -89,14 +89,6 @@ def check_variant(variant: object) -> str:
 
 def _soft(t: np.ndarray, thr: np.ndarray | float) -> np.ndarray:
     return np.sign(t) * np.maximum(np.abs(t) - thr, 0.0)
-
-
-def objective(
-    phi: np.ndarray, y: np.ndarray, a: np.ndarray, eps: float, c: float, s: np.ndarray | float
-) -> float:
-    """(1/n) sum_i (|y_i - phi_i^T a| + eps s_i)^2 + c ||a||^2 for given gradient norms s_i."""
-    r = y - phi @ a
-    return float(np.mean((np.abs(r) + eps * s) ** 2) + c * (a @ a))
 
 
 def critical_eps(
@@ -443,23 +435,59 @@ def gradient_rows(theta: np.ndarray, sprime: np.ndarray, a: np.ndarray) -> np.nd
     return (sprime * a) @ theta / np.sqrt(theta.shape[1])
 
 
-def _transpose_rows(theta: np.ndarray, sprime: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Row i: B_i^T g_i = sigma'_i * (Theta g_i) / sqrt(d), for the rows g_i of `rows`."""
-    return sprime * (rows @ theta.T) / np.sqrt(theta.shape[1])
+class FeatureGradients:
+    """The maps B_i = Theta^T diag(sigma'(Theta x_i / sqrt d)) / sqrt(d): B_i a = grad f_a(x_i)."""
+
+    def __init__(self, theta: np.ndarray, sprime: np.ndarray):
+        self.theta, self.sprime = theta, sprime
+        self.has_gradient = np.any(sprime != 0, axis=1)  # B_i = 0 when sigma'_i vanishes
+        self._gram_theta = None
+
+    def rows(self, a: np.ndarray) -> np.ndarray:
+        """Row i: B_i a."""
+        return gradient_rows(self.theta, self.sprime, a)
+
+    def transpose(self, rows: np.ndarray) -> np.ndarray:
+        """Row i: B_i^T g_i = sigma'_i * (Theta g_i) / sqrt(d), g_i the rows of `rows`."""
+        return self.sprime * (rows @ self.theta.T) / np.sqrt(self.theta.shape[1])
+
+    def weighted_gram(self, tau: np.ndarray) -> np.ndarray:
+        """(1/n) sum_i tau_i B_i^T B_i = (Theta Theta^T / d) o (S'^T diag(tau) S') / n."""
+        if self._gram_theta is None:
+            self._gram_theta = self.theta @ self.theta.T / self.theta.shape[1]
+        sp = self.sprime
+        return self._gram_theta * ((sp * tau[:, None]).T @ sp) / len(tau)
 
 
-def _exact_gap(phi, y, theta, sprime, eps, c, a, u, tau, mprime) -> tuple[float, float]:
-    """Primal value and relative duality gap of the exact variant at (a, u).
+class RankOneGradients:
+    """Maps B_i = h_i^T (1 x N), rows of H: the norms ||B_i a|| = |h_i^T a|."""
 
-    Cone form: min (1/n)||t||^2 + c||a||^2 s.t. t_i >= |y_i - phi_i^T a| + eps ||B_i a||, with
-    B_i = Theta^T diag(sigma'_i) / sqrt(d). Dual: max over w >= |xi|, ||eta_i|| <= eps w_i of
+    def __init__(self, h: np.ndarray):
+        self.h = h
+        self.has_gradient = np.any(h != 0, axis=1)
+
+    def rows(self, a: np.ndarray) -> np.ndarray:
+        return (self.h @ a)[:, None]
+
+    def transpose(self, rows: np.ndarray) -> np.ndarray:
+        return self.h * rows
+
+    def weighted_gram(self, tau: np.ndarray) -> np.ndarray:
+        return self.h.T @ (self.h * tau[:, None]) / len(tau)
+
+
+def _exact_gap(phi, y, ops, eps, c, a, u, tau, mprime) -> tuple[float, float]:
+    """Primal value and relative duality gap of the per-sample-norm program at (a, u).
+
+    Cone form: min (1/n)||t||^2 + c||a||^2 s.t. t_i >= |y_i - phi_i^T a| + eps ||B_i a||.
+    Dual: max over w >= |xi|, ||eta_i|| <= eps w_i of
     xi^T y - (n/4)||w||^2 - ||Phi^T xi - sum_i B_i^T eta_i||^2 / (4c) (equality when c = 0).
     Candidate: xi = 2u, eta_i = eps w_i B_i a / ||B_i a||, then (for exact feasibility) corrected
     by eta_i += (tau_i / n) B_i h with h = M'^{-1} e, e the equality defect, M' = (1/n) sum tau_i
     B_i^T B_i (so sum_i B_i^T eta_i = Phi^T xi exactly); w raised to feasibility; best ray value.
     """
     n = len(y)
-    grads = gradient_rows(theta, sprime, a)
+    grads = ops.rows(a)
     s = np.linalg.norm(grads, axis=1)
     r = y - phi @ a
     primal = float(np.mean((np.abs(r) + eps * s) ** 2) + c * (a @ a))
@@ -471,21 +499,15 @@ def _exact_gap(phi, y, theta, sprime, eps, c, a, u, tau, mprime) -> tuple[float,
         return primal, 1.0
     w = np.maximum(np.abs(xi), 2.0 * eps * s / n)
     coef = np.divide(eps * w, s, out=np.zeros_like(s), where=s > 0)
-    defect = phi.T @ xi - (_transpose_rows(theta, sprime, grads) * coef[:, None]).sum(axis=0)
+    defect = phi.T @ xi - (ops.transpose(grads) * coef[:, None]).sum(axis=0)
     best = 0.0
     if c > 0.0:
         best = big_a**2 / (4.0 * (0.25 * n * (w @ w) + (defect @ defect) / (4.0 * c)))
-    hrows = gradient_rows(theta, sprime, mprime.kinv(1.0, 0.0, defect)) * (tau / n)[:, None]
+    hrows = ops.rows(mprime.kinv(1.0, 0.0, defect)) * (tau / n)[:, None]
     eta_norm = np.linalg.norm(coef[:, None] * grads + hrows, axis=1)
     w_feas = np.maximum(np.abs(xi), eta_norm / eps)
     best = max(best, big_a**2 / (n * (w_feas @ w_feas)))
     return primal, (primal - best) / primal
-
-
-def exact_objective(phi, y, theta, sprime, a, eps, c) -> float:
-    """(1/n) sum_i (|y_i - phi_i^T a| + eps ||grad_x f_a(x_i)||)^2 + c ||a||^2."""
-    s = np.linalg.norm(gradient_rows(theta, sprime, a), axis=1)
-    return objective(phi, y, a, eps, c, s)
 
 
 def solve_exact(
@@ -499,36 +521,41 @@ def solve_exact(
     c: float,
     tol: float = GAP_TOL,
 ) -> TrainingResult:
-    """Solve the exact variant (a): s_i(a) = ||B_i a||, B_i = Theta^T diag(sigma'_i) / sqrt(d).
+    """Solve the exact variant (a): s_i(a) = ||B_i a||, B_i = Theta^T diag(sigma'_i) / sqrt(d)
+    (sigma'_i = sigma'(Theta x_i / sqrt d), the rows of `sprime`), warm-started from the
+    concentrated program with M = m. See `solve_sample_norms`."""
+    return solve_sample_norms(phi, y, FeatureGradients(theta, sprime), m, eps=eps, c=c, tol=tol)
+
+
+def solve_sample_norms(phi, y, ops, m, *, eps: float, c: float, tol: float = GAP_TOL):
+    """min_a (1/n) sum_i (|y_i - phi_i^T a| + eps ||B_i a||)^2 + c ||a||^2 for linear maps B_i.
 
     Outer fixed point on per-sample shapes, each step a concentrated-type program. At the optimum,
-    with s_i = ||B_i a|| and tau_i = (|r_i| + eps s_i) / s_i, the conditions of (a),
+    with s_i = ||B_i a|| and tau_i = (|r_i| + eps s_i) / s_i, the optimality conditions
 
         (sum_i eps (|r_i| + eps s_i) / (n s_i) B_i^T B_i + c I) a = Phi^T u,  r = soft(n u, eps s),
 
     are exactly those of the concentrated program with M' = (1/n) sum_i tau_i B_i^T B_i
-    = (Theta Theta^T / d) o (S'^T diag(tau) S') / n and per-sample scales omega_i = s_i /
-    sqrt(a^T M' a). So: start from the concentrated solution (M' = M), recompute (tau, omega) from
-    the current a, re-solve, until the duality gap of (a) itself (`_exact_gap`) is below tol.
-    When an inner program returns a = 0 the shapes come from its critical direction
-    M'^{-1} Phi^T y (homogeneity), which also certifies the trivial phase of (a).
+    (for the exact variant (Theta Theta^T / d) o (S'^T diag(tau) S') / n) and per-sample scales
+    omega_i = s_i / sqrt(a^T M' a). So: start from the concentrated solution with M = m, recompute
+    (tau, omega) at the current point, re-solve, with Anderson extrapolation of the points, until
+    the duality gap of this program itself (`_exact_gap`) is below tol. When an inner program
+    returns a = 0 the shapes come from its critical direction M'^{-1} Phi^T y (homogeneity), which
+    also certifies a trivial phase.
     """
-    n, big_n = phi.shape
     if eps == 0.0:
         return replace(solve_concentrated(phi, y, m, eps=0.0, c=c), variant="exact")
     first = solve_concentrated(phi, y, m, eps=eps, c=c)
     if not first.converged:
         return replace(first, variant="exact", converged=False)
-    gram_theta = theta @ theta.T / theta.shape[1]
     a, iterations = first.a, first.iterations
     mop = _as_operator(m)
-    has_gradient = np.any(sprime != 0, axis=1)  # B_i = 0 when sigma' vanishes on every feature
     point, history = a, []
     if not np.any(a):
         point = mop.kinv(1.0, 0.0, phi.T @ y)
     obj, gap, inner = np.inf, np.inf, first
     for outer in range(1, MAX_OUTER + 1):
-        tau, omega, mprime = _shapes(phi, y, theta, sprime, gram_theta, has_gradient, eps, point, a)
+        tau, omega, mprime = _shapes(phi, y, ops, eps, point, a)
         warm = None
         if inner.phase == "nontrivial" and inner.multiplier is not None:
             warm = _State(inner.multiplier, float(np.log(inner.kappa)), float(np.log(inner.delta)))
@@ -538,7 +565,7 @@ def solve_exact(
         iterations += inner.iterations
         if not inner.converged:
             break
-        obj, gap = _exact_gap(phi, y, theta, sprime, eps, c, inner.a, inner.multiplier, tau, mprime)
+        obj, gap = _exact_gap(phi, y, ops, eps, c, inner.a, inner.multiplier, tau, mprime)
         if gap <= tol:
             phase = "trivial" if not np.any(inner.a) else inner.phase
             return TrainingResult(
@@ -558,26 +585,25 @@ def solve_exact(
     )  # fmt: skip
 
 
-def _shapes(phi, y, theta, sprime, gram_theta, has_gradient, eps, point, a):
-    """(tau, omega, M') of the exact variant's inner program, evaluated at `point`.
+def _shapes(phi, y, ops, eps, point, a):
+    """(tau, omega, M') of the inner program, evaluated at `point`.
 
-    tau_i = (|r_i| + eps s_i) / s_i, omega_i = s_i / sqrt(mean tau s^2), M' = (Theta Theta^T / d)
-    o (S'^T diag(tau) S') / n, with r, s at `point`; when the current a is 0, `point` is only a
-    direction and tau_i = |y_i| / s_i (the limit a -> 0 along it). Samples whose gradient vanishes
-    identically get omega_i = 0 (no gradient-norm term) and tau_i = 0.
+    tau_i = (|r_i| + eps s_i) / s_i, omega_i = s_i / sqrt(mean tau s^2), M' = (1/n) sum_i tau_i
+    B_i^T B_i, with r, s at `point`; when the current a is 0, `point` is only a direction and
+    tau_i = |y_i| / s_i (the limit a -> 0 along it). Samples whose map B_i vanishes identically get
+    omega_i = 0 (no gradient-norm term) and tau_i = 0.
     """
     n = len(y)
-    s = np.linalg.norm(gradient_rows(theta, sprime, point), axis=1)
+    s = np.linalg.norm(ops.rows(point), axis=1)
     s_safe = np.where(s > 0, s, 1.0)
     if np.any(a):
         tau = (np.abs(y - phi @ point) + eps * s) / s_safe
     else:
         tau = np.abs(y) / s_safe
-    tau = np.where(has_gradient & (s > 0), tau, 0.0)
+    tau = np.where(ops.has_gradient & (s > 0), tau, 0.0)
     tau /= tau.mean()
-    mprime = DenseM(gram_theta * ((sprime * tau[:, None]).T @ sprime) / n)
-    omega = np.where(has_gradient, s, 0.0) / np.sqrt(tau @ s**2 / n)
-    return tau, omega, mprime
+    omega = np.where(ops.has_gradient, s, 0.0) / np.sqrt(tau @ s**2 / n)
+    return tau, omega, DenseM(ops.weighted_gram(tau))
 
 
 def _anderson(history) -> np.ndarray:
