@@ -1,6 +1,6 @@
 """Parallel efficiency of `advrf sweep`: a 16-point simulation sweep on 1 worker and on 2 workers.
 
-    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_sweep.py [--d 400]
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_sweep.py [--d 300,400,500]
 
 Each run starts from an empty results directory and is timed end to end (wall clock, including
 worker start-up and storing every row). 1 worker runs in this process; 2 workers are spawned
@@ -10,6 +10,8 @@ prints two load-independent numbers beside the wall times:
 
 - the CPU time of each run (this process + its workers): the work parallelism adds (start-up of
   the workers, moving rows between processes);
+- the sum of the rows' own compute times (inside the workers) in each run: how much two tasks
+  running at once slow each other down (shared caches and memory bandwidth);
 - the ideal 2-worker ratio: the makespan of the sweep's own task order (costliest first, each
   task to the first free worker) computed from the per-row times of the 1-worker run, divided by
   their sum. On an idle 2-core machine the measured ratio is this plus start-up overhead.
@@ -67,36 +69,43 @@ def ideal_ratio(units, table: pd.DataFrame, workers: int = 2) -> float:
     return max(free) / sum(seconds.values())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--d", type=int, default=400, help="input dimension (default 400)")
-    parser.add_argument("--repeats", type=int, default=2, help="runs per worker count")
-    args = parser.parse_args()
-    units = sweep_units(axes_from_mapping(GRID), theory=False, simulate=True, d=[args.d], seeds=1)
+def measure(d: int, repeats: int) -> str:
+    """One table row (and its details) for 16 simulation rows at dimension d."""
+    units = sweep_units(axes_from_mapping(GRID), theory=False, simulate=True, d=[d], seeds=1)
     assert len(units) == 16
     runs: dict[int, list[tuple[float, float]]] = {1: [], 2: []}
     tables = {}
-    for _ in range(args.repeats):
+    for _ in range(repeats):
         for workers in (1, 2):
             seconds, cpu, tables[workers] = timed_sweep(units, workers)
-            runs[workers].append((seconds, cpu))
-            print(f"workers={workers}: {seconds:.2f} s wall, {cpu:.2f} s CPU", flush=True)
+            runs[workers].append((round(seconds, 2), round(cpu, 2)))
+            print(f"d={d} workers={workers}: {seconds:.2f} s wall, {cpu:.2f} s CPU", flush=True)
     stable = {w: t.drop(columns=[c for c in VOLATILE if c in t.columns]) for w, t in tables.items()}
     pd.testing.assert_frame_equal(stable[1], stable[2])
     best = {w: min(r) for w, r in runs.items()}
     ratio = best[2][0] / best[1][0]
-    ideal = ideal_ratio(units, tables[1])
+    compute = {w: float(t["wall_time"].sum()) for w, t in tables.items()}
+    return (
+        f"| {d} | {best[1][0]:.2f} | {best[2][0]:.2f} | **{ratio:.3f}** "
+        f"({'met' if ratio <= TARGET else 'not met'}) | {best[1][1]:.2f} / {best[2][1]:.2f} | "
+        f"{compute[1]:.2f} / {compute[2]:.2f} | {ideal_ratio(units, tables[1]):.3f} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--d", default="300,400,500", help="input dimensions (default 300,400,500)")
+    parser.add_argument("--repeats", type=int, default=2, help="runs per worker count (best kept)")
+    args = parser.parse_args()
+    rows = [measure(int(d), args.repeats) for d in args.d.split(",")]
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     print(
-        f"\n| d | rows | 1 worker wall (s) | 2 workers wall (s) | ratio | CPU 1 / 2 workers (s) "
-        f"| ideal ratio |\n|---|---|---|---|---|---|---|\n"
-        f"| {args.d} | {len(units)} | {best[1][0]:.2f} | {best[2][0]:.2f} | {ratio:.3f} "
-        f"(target <= {TARGET}: {'met' if ratio <= TARGET else 'NOT met'}) | {best[1][1]:.2f} / "
-        f"{best[2][1]:.2f} | {ideal:.3f} |\n"
-        f"\nbest of {args.repeats} runs each; all runs (wall, CPU): 1 worker {runs[1]}, "
-        f"2 workers {runs[2]}; {os.cpu_count()} CPUs; load average after: {load}; "
-        "tables identical: yes"
+        f"\n16 simulation rows each; best of {args.repeats} runs; target ratio <= {TARGET}; "
+        f"{os.cpu_count()} CPUs; load average after: {load}; 1- and 2-worker tables identical\n\n"
+        "| d | 1 worker wall (s) | 2 workers wall (s) | ratio | CPU 1 / 2 workers (s) "
+        "| rows' compute 1 / 2 workers (s) | ideal ratio |\n|---|---|---|---|---|---|---|"
     )
+    print("\n".join(rows))
 
 
 if __name__ == "__main__":
