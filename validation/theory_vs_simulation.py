@@ -206,8 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     done = load_done(args.out)
+    failures: list[str] = []
     if not args.report_only:
-        from advrf.simulation import simulate  # the simulator branch (issue 2)
+        from advrf.simulation import TrainingError, simulate
 
         axes = [parse_names("activation", args.activation)] + [
             parse_values(name, getattr(args, name))
@@ -226,7 +227,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"theory failed: {error}", file=sys.stderr)
                 continue
             start = time.perf_counter()
-            summary = simulate(problem, d, seeds, variant="exact")
+            try:
+                summary = simulate(problem, d, seeds, variant="exact")
+            except TrainingError as error:
+                failures.append(f"{problem.activation.name} d={d}: {error}")
+                print(f"simulation failed: {error}", file=sys.stderr)
+                continue
             row.update(
                 theory_robust_error=theory.robust_error,
                 theory_standard_error=theory.standard_error,
@@ -246,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"± {row['sim_robust_error_sem']:.4f} ({row['seconds']:.1f} s)",
                 file=sys.stderr,
             )
+    for failure in failures:
+        print(f"FAILED (not in the table): {failure}")
     rows = list(done.values())
     if not rows:
         print("no rows", file=sys.stderr)
@@ -253,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     report(rows)
     if args.figure is not None:
         figure(rows, args.figure)
-    if any(math.isnan(float(r["sim_robust_error"])) for r in rows):
+    if failures or any(math.isnan(float(r["sim_robust_error"])) for r in rows):
         return 1
     return 0
 
