@@ -10,7 +10,7 @@ from advrf.theory import TheoryError, TheoryResult, interpolator_limit, solve, s
 from advrf.theory.equations import Coefficients
 from advrf.theory.solve import newton
 
-CONTRACT_FIELDS = [
+RESULT_FIELDS = [
     "robust_error", "standard_error", "train_objective", "norm_a2", "norm_w2", "beta_w",
     "grad_norm2", "eps_c", "phase", "converged", "iterations", "residual",
 ]  # fmt: skip
@@ -18,7 +18,7 @@ CONTRACT_FIELDS = [
 
 def test_result_is_frozen_and_to_dict_has_the_contract_fields():
     r = solve(Problem(2.0, 1.0, 0.2))
-    assert list(r.to_dict()) == CONTRACT_FIELDS
+    assert list(r.to_dict()) == RESULT_FIELDS
     assert r.converged and r.phase == "nontrivial" and r.residual < 1e-10
     with pytest.raises(AttributeError):
         r.robust_error = 0.0  # type: ignore[misc]

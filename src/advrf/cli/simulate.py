@@ -9,7 +9,7 @@ import sys
 import time
 from typing import Any
 
-# The CONTRACT default; meets the d = 800 one-minute target (timings: docs/simulation.md).
+# As simulate_seed; meets the d = 800 one-minute target (timings: docs/simulation.md).
 DEFAULT_VARIANT = "exact"
 
 

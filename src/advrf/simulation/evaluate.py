@@ -1,4 +1,4 @@
-"""Evaluation of a trained a on fresh test data, one seed and seed-averaged (CONTRACT.md).
+"""Evaluation of a trained a on fresh test data, one seed and seed-averaged.
 
 standard_error          E_std = mean_test (y - f_a(x))^2                      (noise included)
 robust_error            mean_test (y - f_a(x + delta))^2, delta the first-order attack
@@ -95,7 +95,7 @@ class SimulationRecord:
     robust_error_pgd: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The result fields of CONTRACT.md (+ d, seed, phase, robust_error_linearized)."""
+        """The result fields (+ d, seed, phase, robust_error_linearized): one table row."""
         skip = {"problem", "variant", "attack"}
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         if self.robust_error_pgd is None:

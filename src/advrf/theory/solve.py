@@ -77,7 +77,7 @@ class TheoryError(ValueError):
 
 @dataclass(frozen=True)
 class TheoryResult:
-    """The asymptotic errors and order parameters of one Problem (CONTRACT.md).
+    """The asymptotic errors and order parameters of one Problem.
 
     Internal state: gam, Q, s (the unknowns; 0 where they do not apply), regime (which case of
     the module docstring produced the point: "trivial", "adversarial", "ridge", "min_norm",
@@ -105,7 +105,7 @@ class TheoryResult:
     inertia: tuple[int, int] | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, float | str | bool | int]:
-        """The result fields of CONTRACT.md (no problem, no internal state)."""
+        """The result fields (no problem, no internal state): one row of a results table."""
         return {
             "robust_error": self.robust_error,
             "standard_error": self.standard_error,
