@@ -51,10 +51,12 @@ CONTINUATION_MIN_STEP = 1e-6
 MAX_OUTER = 50  # reweightings of the exact variant
 ANDERSON_MEMORY = 5  # past iterates used by the Anderson extrapolation of the exact variant
 INNER_TOL = 0.1  # inner programs of the exact variant are solved to INNER_TOL * its tolerance
-# Newton steps every warm-started inner program of the exact variant takes even when its warm start
-# already meets INNER_TOL * tol: the warm multiplier belongs to the previous shapes, and accepting
-# it unchanged freezes the outer fixed point (the outer gap then stalled at 1e-9 .. 1e-8 with
-# N < n, lam = 0, where the inner gap is 100-1000 times less sensitive than the outer one).
+# Newton steps every warm-started inner program of the exact variant takes before its gap may
+# certify it. The warm multiplier u solves the previous shapes' program; accepted unchanged (its
+# inner gap already below INNER_TOL * tol), u froze, the outer iteration converged to a point with
+# u off by 3e-8 .. 8e-7 relative, and the outer gap, first order in the error of u and 70-100
+# times more sensitive to it than the inner gap, stalled at 1e-10 .. 3e-7 (lam = 0, near eps_c or
+# N < n; the objective was already optimal to 1e-11). One Newton step refines u to rounding.
 INNER_MIN_STEPS = 1
 VARIANTS = ("exact", "concentrated")
 
