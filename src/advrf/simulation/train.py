@@ -51,6 +51,13 @@ CONTINUATION_MIN_STEP = 1e-6
 MAX_OUTER = 50  # reweightings of the exact variant
 ANDERSON_MEMORY = 5  # past iterates used by the Anderson extrapolation of the exact variant
 INNER_TOL = 0.1  # inner programs of the exact variant are solved to INNER_TOL * its tolerance
+# Newton steps every warm-started inner program of the exact variant takes before its gap may
+# certify it. The warm multiplier u solves the previous shapes' program; accepted unchanged (its
+# inner gap already below INNER_TOL * tol), u froze, the outer iteration converged to a point with
+# u off by 3e-8 .. 8e-7 relative, and the outer gap, first order in the error of u and 70-100
+# times more sensitive to it than the inner gap, stalled at 1e-10 .. 3e-7 (lam = 0, near eps_c or
+# N < n; the objective was already optimal to 1e-11). One Newton step refines u to rounding.
+INNER_MIN_STEPS = 1
 VARIANTS = ("exact", "concentrated")
 
 
@@ -205,11 +212,13 @@ def solve_concentrated(
     omega: np.ndarray | None = None,
     start: _State | None = None,
     tol: float = GAP_TOL,
+    min_steps: int = 0,
 ) -> TrainingResult:
     """Solve min_a (1/n) sum_i (|y_i - phi_i^T a| + eps omega_i sqrt(a^T M a))^2 + c ||a||^2.
 
     omega (default 1) scales the gradient norm per sample (the exact variant's inner program).
-    Returns a `TrainingResult` (converged=False when the gap tolerance was not reached).
+    min_steps: Newton steps taken from `start` before its gap may certify it (refinement of a warm
+    start). Returns a `TrainingResult` (converged=False when the gap tolerance was not reached).
     """
     mop = _as_operator(m)
     n, big_n = phi.shape
@@ -267,7 +276,7 @@ def solve_concentrated(
     program = (phi, y, mop, c, omega, system, interpolator)
     if start is None:
         start = _initial_state(program, eps)
-    result, _ = _newton(program, eps, start, tol)
+    result, _ = _newton(program, eps, start, tol, min_steps)
     if result.converged:
         return result
     return _continuation(program, eps, tol, result.iterations)
@@ -328,11 +337,15 @@ def _initial_state(program, eps: float) -> _State:
     return _State(u, float(np.log(kappa)), float(np.log(delta)))
 
 
-def _newton(program, eps: float, state: _State, tol: float) -> tuple[TrainingResult, _State]:
+def _newton(
+    program, eps: float, state: _State, tol: float, min_steps: int = 0
+) -> tuple[TrainingResult, _State]:
     """Semismooth Newton on F(u, log kappa, log delta) = 0 (module docstring), gap-certified.
 
-    Stops early (not converged) when the merit ||F||^2 fails to drop by STALL_FACTOR over
-    STALL_STEPS consecutive steps.
+    The gap certifies a point only after min_steps steps, or when no further step is possible
+    (line search or linear solve failing at the floating-point floor of the merit). Stops early
+    (not converged unless the last gap certifies) when the merit ||F||^2 fails to drop by
+    STALL_FACTOR over STALL_STEPS consecutive steps.
     """
     phi, y, mop, c, omega, system, _ = program
     n = len(y)
@@ -366,7 +379,7 @@ def _newton(program, eps: float, state: _State, tol: float) -> tuple[TrainingRes
     for it in range(MAX_NEWTON_STEPS + 1):
         if np.isfinite(ev["merit"]):
             obj, gap = _duality_gap(phi, y, mop, c, eps, omega, ev["a"], state.u)
-            if gap <= tol:
+            if gap <= tol and it >= min_steps:
                 return TrainingResult(
                     ev["a"], obj, it, True, gap, "nontrivial", "concentrated",
                     kappa=ev["kappa"], delta=ev["delta"], multiplier=state.u,
@@ -392,7 +405,7 @@ def _newton(program, eps: float, state: _State, tol: float) -> tuple[TrainingRes
         state, ev = trial, ev_trial
         history.append(ev["merit"])
     return TrainingResult(
-        ev["a"], obj, it, False, gap, "nontrivial", "concentrated",
+        ev["a"], obj, it, bool(gap <= tol), gap, "nontrivial", "concentrated",
         kappa=ev["kappa"], delta=ev["delta"], multiplier=state.u,
     ), state  # fmt: skip
 
@@ -560,8 +573,9 @@ def solve_sample_norms(phi, y, ops, m, *, eps: float, c: float, tol: float = GAP
         if inner.phase == "nontrivial" and inner.multiplier is not None:
             warm = _State(inner.multiplier, float(np.log(inner.kappa)), float(np.log(inner.delta)))
         inner = solve_concentrated(
-            phi, y, mprime, eps=eps, c=c, omega=omega, start=warm, tol=tol * INNER_TOL
-        )
+            phi, y, mprime, eps=eps, c=c, omega=omega, start=warm, tol=tol * INNER_TOL,
+            min_steps=INNER_MIN_STEPS if warm is not None else 0,
+        )  # fmt: skip
         iterations += inner.iterations
         if not inner.converged:
             break
