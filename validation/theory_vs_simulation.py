@@ -200,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--noise", default="0")
     parser.add_argument("--seeds", type=int, default=5, help="number of seeds per point")
     parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument(
+        "--n-test", type=int, default=None, help="test samples per seed (simulator default)"
+    )
     parser.add_argument("--out", type=Path, default=Path("results/theory_vs_simulation.csv"))
     parser.add_argument("--figure", type=Path, default=None, help="write a PNG scatter here")
     parser.add_argument("--report-only", action="store_true", help="only print --out's table")
@@ -228,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             start = time.perf_counter()
             try:
-                summary = simulate(problem, d, seeds, variant="exact")
+                summary = simulate(problem, d, seeds, variant="exact", n_test=args.n_test)
             except TrainingError as error:
                 failures.append(f"{problem.activation.name} d={d}: {error}")
                 print(f"simulation failed: {error}", file=sys.stderr)
