@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 
+from advrf.cli.options import GRID_HELP, add_grid_arguments, grid_axes
 from advrf.grid import parse_names, parse_values
 
-GRID_HELP = "a number, a list 0.5,1,2, lin:START:STOP:COUNT or log:START:STOP:COUNT"
 MAX_LISTED_FAILURES = 20
 
 EPILOG = """\
@@ -36,14 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     grid = parser.add_argument_group("parameters (spec names; each one a grid)")
-    grid.add_argument("--activation", default="relu_shifted", help="name(s), comma-separated")
-    grid.add_argument("--psi1", required=True, help="width ratio N/d")
-    grid.add_argument("--psi2", required=True, help="sample ratio n/d")
-    grid.add_argument("--eps", required=True, help="training attack radius")
-    grid.add_argument("--eps-test", default=None, help="test attack radius (default: = eps)")
-    grid.add_argument("--lam", default="0", help="ridge strength (default 0)")
-    grid.add_argument("--signal", default="1", help="signal norm F1 (default 1)")
-    grid.add_argument("--noise", default="0", help="noise standard deviation tau (default 0)")
+    add_grid_arguments(grid)
     methods = parser.add_argument_group("methods")
     methods.add_argument("--theory", action="store_true", help="the asymptotic theory")
     methods.add_argument("--simulate", action="store_true", help="finite-size simulations")
@@ -62,15 +55,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     parser.set_defaults(run=run_sweep_command)
-
-
-def _axes(args: argparse.Namespace) -> list:
-    axes = [parse_names("activation", args.activation)]
-    for name in ("psi1", "psi2", "eps", "eps_test", "lam", "signal", "noise"):
-        text = getattr(args, name)
-        if text is not None:
-            axes.append(parse_values(name, text))
-    return axes
 
 
 def _dimensions(text: str | None) -> list[int]:
@@ -94,7 +78,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise ValueError(f"--workers must be >= 1; got {args.workers}")
     units = sweep_units(
-        _axes(args),
+        grid_axes(args),
         theory=args.theory,
         simulate=args.simulate,
         d=_dimensions(args.d),

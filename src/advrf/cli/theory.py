@@ -1,4 +1,4 @@
-"""`advrf theory`: the exact asymptotic errors on a grid of parameters (issue 3).
+"""`advrf theory`: the exact asymptotic errors on a grid of parameters.
 
 Every numeric option takes a number, a list `0.5,1,2`, or a range `lin:START:STOP:COUNT` /
 `log:START:STOP:COUNT`; --activation takes a comma list. The grid is the product of all values in
@@ -13,19 +13,11 @@ import json
 import sys
 from typing import Any
 
-from advrf.grid import Axis, grid_size, parse_names, parse_values, points
+from advrf.cli.options import add_grid_arguments, grid_axes
+from advrf.grid import Axis, grid_size, points
 from advrf.problem import Problem
 from advrf.theory import TheoryError, TheoryResult, solve
 
-NUMERIC_OPTIONS = {  # option -> (Problem field, default text or None when required)
-    "psi1": ("psi1", None),
-    "psi2": ("psi2", None),
-    "eps": ("eps", None),
-    "eps_test": ("eps_test", None),
-    "lam": ("lam", "0"),
-    "signal": ("signal", "1"),
-    "noise": ("noise", "0"),
-}
 TABLE_COLUMNS = (
     ("activation", "activation", "s"),
     ("psi1", "psi1", "g"),
@@ -50,34 +42,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--activation",
-        default="relu_shifted",
-        help="activation name(s), comma separated (default relu_shifted)",
-    )
-    parser.add_argument("--psi1", required=True, help="width ratio N/d")
-    parser.add_argument("--psi2", required=True, help="sample ratio n/d")
-    parser.add_argument("--eps", required=True, help="training attack radius")
-    parser.add_argument(
-        "--eps-test", dest="eps_test", default=None, help="test attack radius (default: eps)"
-    )
-    parser.add_argument("--lam", default="0", help="ridge strength (penalty psi1 lam ||a||^2)")
-    parser.add_argument("--signal", default="1", help="signal norm F1 = ||beta|| (default 1)")
-    parser.add_argument("--noise", default="0", help="noise standard deviation tau (default 0)")
+    add_grid_arguments(parser)
     parser.add_argument(
         "--json", action="store_true", help="one JSON object per point and line, in grid order"
     )
     parser.set_defaults(run=run)
-
-
-def axes(args: argparse.Namespace) -> list[Axis]:
-    out = [parse_names("activation", args.activation)]
-    for option in NUMERIC_OPTIONS:
-        text = getattr(args, option)
-        if text is None:
-            continue  # eps_test follows eps
-        out.append(parse_values(option, text))
-    return out
 
 
 def records(grid: list[Axis]) -> list[dict[str, Any]]:
@@ -118,7 +87,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    grid = axes(args)
+    grid = grid_axes(args)
     if grid_size(grid) == 0:
         raise ValueError("empty grid")
     rows = records(grid)

@@ -1,4 +1,4 @@
-"""Exact asymptotic theory of adversarially trained random-features regression (issue 3).
+"""Exact asymptotic theory of adversarially trained random-features regression.
 
 The theory sees an activation only through its Gaussian moments (mu1, mu_star^2, nu^2) and the
 random first layer only through Marchenko-Pastur transforms (`spectrum`). `equations` holds the
