@@ -327,8 +327,11 @@ def _initial_state(program, eps: float) -> _State:
         kappa = eps**2 * w2
         u = kappa * z  # the interpolator's multiplier (box condition violated somewhere)
         return _State(u, float(np.log(kappa)), float(np.log(eps * s)))
-    solve, _ = system.factor(eps**2 * w2, np.ones(n, dtype=bool))
-    a = mop.kinv(eps**2 * w2, c, phi.T @ solve(y))
+    if system.sample_space:
+        solve, _ = system.factor(eps**2 * w2, np.ones(n, dtype=bool))
+        a = mop.kinv(eps**2 * w2, c, phi.T @ solve(y))
+    else:
+        a = system.ridge_weights(eps**2 * w2, y)
     r = y - phi @ a
     s = float(np.sqrt(max(a @ mop.apply(a), np.finfo(float).tiny)))
     delta = eps * s
