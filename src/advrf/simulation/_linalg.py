@@ -20,21 +20,45 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import linalg
+from scipy.linalg import lapack
 
 # Relative jitter added to a Schur complement that is numerically singular (more inactive
 # samples than weights during an early Newton step): a Levenberg-Marquardt safeguard.
 SINGULAR_JITTER = 1e-12
-DENSE_CACHE = 3  # Cholesky factors of kappa M + c I kept by a DenseM
+DENSE_CACHE = 3  # Cholesky factors of kappa M + c I kept by a DenseM (least recently used dropped)
 
 
-def _cholesky(matrix: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Cholesky factor (lower); retried once with a relative diagonal jitter if not positive."""
-    try:
-        return linalg.cho_factor(matrix, lower=True, check_finite=False), True
-    except linalg.LinAlgError:
-        scale = max(float(np.max(np.abs(np.diag(matrix)))), np.finfo(float).tiny)
-        jittered = matrix + SINGULAR_JITTER * scale * np.eye(matrix.shape[0])
-        return linalg.cho_factor(jittered, lower=True, check_finite=False), False
+# The hot paths call LAPACK directly (potrf, potrs, trtrs): scipy.linalg's wrappers validate
+# their inputs on every call, which costs as much as the factorisation itself at N ~ 200.
+
+
+def _cholesky(matrix: np.ndarray) -> tuple[tuple[np.ndarray, bool], bool]:
+    """Cholesky factor (lower, in cho_factor's (c, lower) form) and whether no jitter was needed;
+    retried once with a relative diagonal jitter if not positive definite."""
+    fac, info = lapack.dpotrf(matrix, lower=1, clean=1)
+    if info == 0:
+        return (fac, True), True
+    if info < 0:
+        raise ValueError(f"potrf: illegal argument {-info}")
+    scale = max(float(np.max(np.abs(np.diag(matrix)))), np.finfo(float).tiny)
+    jittered = matrix + SINGULAR_JITTER * scale * np.eye(matrix.shape[0])
+    return linalg.cho_factor(jittered, lower=True, check_finite=False), False
+
+
+def _cho_solve(fac: tuple[np.ndarray, bool], b: np.ndarray) -> np.ndarray:
+    """(L L^T)^{-1} b from a lower Cholesky factor."""
+    x, info = lapack.dpotrs(fac[0], b, lower=1)
+    if info != 0:
+        raise ValueError(f"potrs: illegal argument {-info}")
+    return x
+
+
+def _tri_solve(lower: np.ndarray, b: np.ndarray, transpose: bool = False) -> np.ndarray:
+    """L^{-1} b, or L^{-T} b when transpose, for a lower triangular L."""
+    x, info = lapack.dtrtrs(lower, b, lower=1, trans=int(transpose))
+    if info != 0:
+        raise linalg.LinAlgError(f"trtrs: info {info}")
+    return x
 
 
 class SpectralM:
@@ -98,21 +122,23 @@ class DenseM:
         return False
 
     def factor(self, kappa: float, c: float):
-        """Cholesky factor of kappa M + c I (the last DENSE_CACHE ones are kept)."""
+        """Cholesky factor of kappa M + c I (the DENSE_CACHE most recently used ones are kept)."""
         key = (float(kappa), float(c))
-        if key not in self._factors:
+        fac = self._factors.pop(key, None)
+        if fac is None:
             if len(self._factors) >= DENSE_CACHE:
                 self._factors.pop(next(iter(self._factors)))
             k = kappa * self.matrix
             k[np.diag_indices_from(k)] += c
-            self._factors[key] = _cholesky(k)[0]
-        return self._factors[key]
+            fac = _cholesky(k)[0]
+        self._factors[key] = fac  # re-inserted last: the dict is in order of use
+        return fac
 
     def kinv(self, kappa: float, c: float, v: np.ndarray) -> np.ndarray:
         """(kappa M + c I)^{-1} v; for c = 0 the one factor of M serves every kappa."""
         if c == 0.0:
-            return linalg.cho_solve(self.factor(1.0, 0.0), v, check_finite=False) / kappa
-        return linalg.cho_solve(self.factor(kappa, c), v, check_finite=False)
+            return _cho_solve(self.factor(1.0, 0.0), v) / kappa
+        return _cho_solve(self.factor(kappa, c), v)
 
     def dense(self) -> np.ndarray:
         return self.matrix
@@ -160,6 +186,12 @@ class NewtonSystem:
         )
         return z.T @ z
 
+    def ridge_weights(self, kappa: float, y: np.ndarray) -> np.ndarray:
+        """(Phi^T Phi / n + kappa M + c I)^{-1} Phi^T y / n by one N x N Cholesky (weight space)."""
+        p = self.phitphi / self.n + kappa * self.m_dense
+        p[np.diag_indices_from(p)] += self.c
+        return _cho_solve(_cholesky(p)[0], self.phi.T @ y / self.n)
+
     def factor(self, kappa: float, active: np.ndarray):
         """Return solve(b) for (G + n D) x = b, and whether the factorisation needed jitter."""
         n = self.n
@@ -167,7 +199,7 @@ class NewtonSystem:
             h = self.gram(kappa)
             h[np.diag_indices_from(h)] += n * active
             fac, clean = _cholesky(h)
-            return (lambda b: linalg.cho_solve(fac, b, check_finite=False)), clean
+            return (lambda b: _cho_solve(fac, b)), clean
         inactive = ~active
         phi0 = self.phi[inactive]
         p = self.phitphi - phi0.T @ phi0
@@ -175,21 +207,24 @@ class NewtonSystem:
         p += kappa * self.m_dense
         p[np.diag_indices_from(p)] += self.c
         pfac, clean = _cholesky(p)
+        lower = pfac[0]
         if phi0.shape[0]:
-            y0 = linalg.cho_solve(pfac, phi0.T, check_finite=False)
-            sfac, clean_s = _cholesky(phi0 @ y0)
+            # P = L L^T; W = L^{-1} Phi_0^T, so the Schur complement Phi_0 P^{-1} Phi_0^T = W^T W
+            w = _tri_solve(lower, phi0.T)
+            sfac, clean_s = _cholesky(w.T @ w)
             clean = clean and clean_s
         mask = active[:, None] if active.ndim == 1 else active
         phi = self.phi
 
         def solve(b: np.ndarray) -> np.ndarray:
             mask_b = mask if b.ndim == 2 else active
-            z = linalg.cho_solve(pfac, phi.T @ (b * mask_b) / n, check_finite=False)
+            v = _tri_solve(lower, phi.T @ (b * mask_b) / n)
             x = np.empty_like(b)
             if phi0.shape[0]:
-                x0 = linalg.cho_solve(sfac, b[inactive] - phi0 @ z, check_finite=False)
-                z = z + y0 @ x0
+                x0 = _cho_solve(sfac, b[inactive] - w.T @ v)
+                v = v + w @ x0
                 x[inactive] = x0
+            z = _tri_solve(lower, v, transpose=True)
             x[active] = (b[active] - (phi @ z)[active]) / n
             return x
 

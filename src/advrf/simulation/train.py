@@ -143,7 +143,7 @@ def _waterfill(xi_abs: np.ndarray, omega: np.ndarray, total: float) -> np.ndarra
     return np.maximum(xi_abs, lam_k[k] * omega)
 
 
-def _duality_gap(phi, y, mop, c, eps, omega, a, u) -> tuple[float, float]:
+def _duality_gap(phi, y, mop, c, eps, omega, a, u, known=None) -> tuple[float, float]:
     """Primal value at a and relative duality gap (P - D) / P from the multiplier u.
 
     Cone form: min (1/n) ||t||^2 + c ||a||^2
@@ -156,23 +156,28 @@ def _duality_gap(phi, y, mop, c, eps, omega, a, u) -> tuple[float, float]:
     (i) w = max(|xi|, 2 delta omega / n), M^{1/2} eta = eps (omega^T w) M a / s, or (ii) eta =
     M^{-1/2} Phi^T xi with w water-filled to feasibility (the only choice when c = 0); each is
     rescaled optimally (the dual is tA - t^2 B along a ray) and the larger value is kept.
+    known: optional (y - Phi a, M a, Phi^T u, M^{-1} Phi^T u or None) already computed by the
+    caller.
     """
     n = len(y)
-    r = y - phi @ a
-    ma = mop.apply(a)
+    if known is None:
+        r, ma, phit_u, minv_phit_u = y - phi @ a, mop.apply(a), phi.T @ u, None
+    else:
+        r, ma, phit_u, minv_phit_u = known
     s = float(np.sqrt(max(a @ ma, 0.0)))
     primal = float(np.mean((np.abs(r) + eps * omega * s) ** 2) + c * (a @ a))
     xi = 2.0 * u
     big_a = float(xi @ y)
     best = 0.0
-    phit_xi = phi.T @ xi
+    phit_xi = 2.0 * phit_u
     if c > 0.0:
         w = np.maximum(np.abs(xi), 2.0 * eps * s * omega / n)
         g = phit_xi - (eps * (omega @ w) / s) * ma if s > 0.0 else phit_xi
         big_b = 0.25 * n * (w @ w) + (g @ g) / (4.0 * c)
         best = max(best, big_a**2 / (4.0 * big_b) if big_a > 0.0 else 0.0)
     if eps > 0.0 and not mop.is_singular(0.0):
-        rho = float(np.sqrt(max(phit_xi @ mop.kinv(1.0, 0.0, phit_xi), 0.0)))
+        minv_phit_xi = mop.kinv(1.0, 0.0, phit_xi) if minv_phit_u is None else 2.0 * minv_phit_u
+        rho = float(np.sqrt(max(phit_xi @ minv_phit_xi, 0.0)))
         w = _waterfill(np.abs(xi), omega, rho / eps)
         big_b = 0.25 * n * (w @ w)
         best = max(best, big_a**2 / (4.0 * big_b) if big_a > 0.0 and big_b > 0.0 else 0.0)
@@ -327,8 +332,11 @@ def _initial_state(program, eps: float) -> _State:
         kappa = eps**2 * w2
         u = kappa * z  # the interpolator's multiplier (box condition violated somewhere)
         return _State(u, float(np.log(kappa)), float(np.log(eps * s)))
-    solve, _ = system.factor(eps**2 * w2, np.ones(n, dtype=bool))
-    a = mop.kinv(eps**2 * w2, c, phi.T @ solve(y))
+    if system.sample_space:
+        solve, _ = system.factor(eps**2 * w2, np.ones(n, dtype=bool))
+        a = mop.kinv(eps**2 * w2, c, phi.T @ solve(y))
+    else:
+        a = system.ridge_weights(eps**2 * w2, y)
     r = y - phi @ a
     s = float(np.sqrt(max(a @ mop.apply(a), np.finfo(float).tiny)))
     delta = eps * s
@@ -355,12 +363,14 @@ def _newton(
 
     def evaluate(st: _State):
         kappa, delta = np.exp(st.lk), np.exp(st.ld)
-        a = mop.kinv(kappa, c, phi.T @ st.u)
+        phit_u = phi.T @ st.u
+        a = mop.kinv(kappa, c, phit_u)
         t = n * st.u
         thr = delta * omega
         active = np.abs(t) > thr
         rhat = _soft(t, thr)
-        f1 = y - phi @ a - rhat
+        r = y - phi @ a
+        f1 = r - rhat
         ma = mop.apply(a)
         s2 = float(a @ ma)
         big_l = float(omega @ np.abs(rhat)) / n
@@ -370,7 +380,7 @@ def _newton(
         merit = float(f1 @ f1) / y_scale + f2**2 + f3**2
         return dict(
             a=a, active=active, f1=f1, f2=f2, f3=f3, ma=ma, s2=s2, big_l=big_l,
-            kappa=kappa, delta=delta, merit=merit, sign=np.sign(t),
+            kappa=kappa, delta=delta, merit=merit, sign=np.sign(t), r=r, phit_u=phit_u,
         )  # fmt: skip
 
     ev = evaluate(state)
@@ -378,7 +388,10 @@ def _newton(
     history = [ev["merit"]]
     for it in range(MAX_NEWTON_STEPS + 1):
         if np.isfinite(ev["merit"]):
-            obj, gap = _duality_gap(phi, y, mop, c, eps, omega, ev["a"], state.u)
+            # with c = 0, a = M^{-1} Phi^T u / kappa: M^{-1} Phi^T u = kappa a
+            minv = ev["kappa"] * ev["a"] if c == 0.0 else None
+            known = (ev["r"], ev["ma"], ev["phit_u"], minv)
+            obj, gap = _duality_gap(phi, y, mop, c, eps, omega, ev["a"], state.u, known)
             if gap <= tol and it >= min_steps:
                 return TrainingResult(
                     ev["a"], obj, it, True, gap, "nontrivial", "concentrated",
