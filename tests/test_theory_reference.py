@@ -8,7 +8,7 @@ import pytest
 from advrf import Problem
 from advrf.theory import solve
 from advrf.theory.equations import Coefficients, loss_terms
-from advrf.theory.reference import ReferenceError, sigma2, solve_reference
+from advrf.theory.reference import ReferenceStatementError, sigma2, solve_reference
 
 AGREEMENT = 1e-6  # issue 3: relative agreement of E_std and E_rob
 PSI1 = np.geomspace(0.1, 100.0, 13)
@@ -66,7 +66,7 @@ def test_reference_from_a_generic_start(psi1, psi2, eps, noise):
 
 
 def test_reference_refuses_other_settings():
-    with pytest.raises(ReferenceError, match="relu_shifted"):
+    with pytest.raises(ReferenceStatementError, match="relu_shifted"):
         solve_reference(Problem(1.0, 1.0, 0.1, activation="tanh"), GENERIC_START)
-    with pytest.raises(ReferenceError, match="lam = 0"):
+    with pytest.raises(ReferenceStatementError, match="lam = 0"):
         solve_reference(Problem(1.0, 1.0, 0.1, lam=0.1), GENERIC_START)

@@ -46,10 +46,10 @@ SUP_XATOL = 1e-12  # absolute tolerance on the maximiser l of the inner sup
 L_MAX = 1.0 - 1e-12  # the sup runs over [0, L_MAX]
 GRADIENT_STEP = 1e-6  # relative step of the central differences of R
 ROOT_TOL = 1e-12  # tolerance of the saddle-point root finder
-VARIABLES = ("b", "gam", "t_q", "alpha", "t_g")  # max over the first three, min over the last two
+# Variables of the statement: max over (b, gam, t_q), min over (alpha, t_g).
 
 
-class ReferenceError(ValueError):
+class ReferenceStatementError(ValueError):
     """The published statement could not be solved at a point."""
 
 
@@ -189,9 +189,11 @@ class ReferenceResult:
 
 def check_problem(problem: Problem) -> None:
     if problem.activation.name != "relu_shifted" or problem.lam != 0.0 or problem.signal != 1.0:
-        raise ReferenceError("the published statement covers relu_shifted, lam = 0, signal = 1")
+        raise ReferenceStatementError(
+            "the published statement covers relu_shifted, lam = 0, signal = 1"
+        )
     if problem.eps <= 0.0:
-        raise ReferenceError("the published statement needs eps > 0")
+        raise ReferenceStatementError("the published statement needs eps > 0")
 
 
 def solve_reference(problem: Problem, x0: Sequence[float]) -> ReferenceResult:
@@ -208,7 +210,9 @@ def solve_reference(problem: Problem, x0: Sequence[float]) -> ReferenceResult:
     x = np.exp(sol.x)
     res = float(np.max(np.abs(fun(sol.x))))
     if not sol.success and res > 1e-8:
-        raise ReferenceError(f"reference saddle not found: {sol.message} (residual {res:.2g})")
+        raise ReferenceStatementError(
+            f"reference saddle not found: {sol.message} (residual {res:.2g})"
+        )
     h = ref.hessian(x)
     # max over (b, gam, t_q) of min over (alpha, t_g): R convex in the min block, and the
     # function left after minimising it out, Hessian h_yy - h_yx h_xx^-1 h_xy, concave.
