@@ -94,6 +94,18 @@ def within(theory: float, mean: float, sem: float) -> bool:
     return abs(mean - theory) <= max(RELATIVE_TOL * abs(theory), SEM_FACTOR * sem)
 
 
+def row_within(row: dict[str, Any]) -> bool:
+    """Both errors of a row within max(2 %, 3 standard errors) of the theory."""
+    return all(
+        within(
+            float(row[f"theory_{kind}"]),
+            float(row[f"sim_{kind}"]),
+            float(row[f"sim_{kind}_sem"]),
+        )
+        for kind in ("robust_error", "standard_error")
+    )
+
+
 def report(rows: list[dict[str, Any]]) -> None:
     rows = sorted(rows, key=lambda r: (key_of(r)[:-2], float(r["d"])))
     print(
@@ -102,15 +114,7 @@ def report(rows: list[dict[str, Any]]) -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        ok = within(
-            float(r["theory_robust_error"]),
-            float(r["sim_robust_error"]),
-            float(r["sim_robust_error_sem"]),
-        ) and within(
-            float(r["theory_standard_error"]),
-            float(r["sim_standard_error"]),
-            float(r["sim_standard_error_sem"]),
-        )
+        ok = row_within(r)
         print(
             f"| {r['activation']} | {float(r['psi1']):g} | {float(r['psi2']):g} | "
             f"{float(r['eps']):g} | {float(r['lam']):g} | {int(float(r['d']))} | "
@@ -134,20 +138,7 @@ def report(rows: list[dict[str, Any]]) -> None:
     largest = max(by_d) if by_d else None
     if largest is not None:
         far = [r for r in rows if float(r["d"]) == largest and float(r["psi1"]) != float(r["psi2"])]
-        good = [
-            r
-            for r in far
-            if within(
-                float(r["theory_robust_error"]),
-                float(r["sim_robust_error"]),
-                float(r["sim_robust_error_sem"]),
-            )
-            and within(
-                float(r["theory_standard_error"]),
-                float(r["sim_standard_error"]),
-                float(r["sim_standard_error_sem"]),
-            )
-        ]
+        good = [r for r in far if row_within(r)]
         print(
             f"\nd = {int(largest)}, psi1 != psi2: {len(good)} of {len(far)} points within "
             f"max({RELATIVE_TOL:.0%}, {SEM_FACTOR:g} standard errors) for both errors"
