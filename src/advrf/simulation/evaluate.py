@@ -5,6 +5,10 @@ robust_error            mean_test (y - f_a(x + delta))^2, delta the first-order 
                         (per-sample exact gradient) at radius eps_test
 robust_error_linearized mean_test (|y - f_a(x)| + eps_test ||grad_x f_a(x)||)^2
 robust_error_pgd        mean_test of the PGD maximum (attack="pgd" only)
+standard_error_exact    E_std of a over the input distribution, exactly (population.py; no test
+                        set; Gaussian inputs, population=True only)
+robust_error_cv         standard_error_exact + mean_test [(y - f_a(x + delta))^2 - (y - f_a(x))^2]:
+                        robust_error with the exact E_std as control variate (population=True)
 norm_a2 = ||a||^2,  norm_w2 = ||w||^2,  beta_w = <beta, w>,  w = Theta^T a / sqrt(d),
 grad_norm2 = a^T M a = mu1^2 ||w||^2 + nu^2 ||a||^2                             (spec 3.2)
 train_objective         the trained program's value at a
@@ -27,6 +31,7 @@ from advrf.simulation.attack import (
     squared_loss,
 )
 from advrf.simulation.instance import Instance, check_dimension, check_seed
+from advrf.simulation.population import population_standard_error
 from advrf.simulation.train import check_variant, train
 
 METRICS = (
@@ -39,13 +44,28 @@ METRICS = (
     "grad_norm2",
     "train_objective",
 )
+POPULATION_METRICS = ("standard_error_exact", "robust_error_cv")
 
 
 def evaluate(
-    instance: Instance, a: np.ndarray, *, eps_test: float | None = None, attack: str = "first-order"
+    instance: Instance,
+    a: np.ndarray,
+    *,
+    eps_test: float | None = None,
+    attack: str = "first-order",
+    population: bool = False,
 ) -> dict[str, float]:
-    """Test errors and order parameters of a (module docstring) on the instance's test set."""
+    """Test errors and order parameters of a (module docstring) on the instance's test set.
+
+    population=True adds standard_error_exact and robust_error_cv (Gaussian inputs only): the
+    test-set noise of E_std disappears and that of E_rob shrinks to the attack's increment.
+    """
     attack = check_attack(attack)
+    if population and instance.inputs != "gaussian":
+        raise ValueError(
+            "population=True needs inputs='gaussian' (exact Gaussian kernel); "
+            f"got {instance.inputs!r}"
+        )
     problem = instance.problem
     eps_test = problem.eps_test if eps_test is None else float(eps_test)
     theta, act = instance.theta, problem.activation
@@ -64,6 +84,10 @@ def evaluate(
         "beta_w": float(instance.beta @ w),
         "grad_norm2": float(mom.mu1**2 * (w @ w) + mom.nu2 * (a @ a)),
     }
+    if population:
+        exact = population_standard_error(theta, instance.beta, problem.noise, act, a)
+        out["standard_error_exact"] = exact
+        out["robust_error_cv"] = exact + float((attacked - standard).mean())
     if attack == "pgd":
         _, loss = pgd_attack(theta, act, a, x, y, eps_test, start=delta, seed=instance.seed)
         out["robust_error_pgd"] = float(loss.mean())
@@ -93,13 +117,16 @@ class SimulationRecord:
     phase: str
     seconds: float
     robust_error_pgd: float | None = None
+    standard_error_exact: float | None = None
+    robust_error_cv: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The result fields (+ d, seed, phase, robust_error_linearized): one table row."""
         skip = {"problem", "variant", "attack"}
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
-        if self.robust_error_pgd is None:
-            del out["robust_error_pgd"]
+        for optional in ("robust_error_pgd", *POPULATION_METRICS):
+            if out[optional] is None:
+                del out[optional]
         return out
 
 
@@ -112,14 +139,17 @@ def simulate_seed(
     variant: str = "exact",
     attack: str = "first-order",
     inputs: str = "gaussian",
+    population: bool = False,
 ) -> SimulationRecord:
     """Draw the instance (problem, d, seed), train it (raises TrainingError if uncertified),
-    evaluate it."""
+    evaluate it (population=True: also the exact E_std and the control-variate E_rob)."""
     variant, attack = check_variant(variant), check_attack(attack)
+    if population and inputs != "gaussian":
+        raise ValueError(f"population=True needs inputs='gaussian'; got {inputs!r}")
     start = time.perf_counter()
     instance = Instance.draw(problem, d, seed, n_test=n_test, inputs=inputs)
     result = train(instance, variant)
-    metrics = evaluate(instance, result.a, attack=attack)
+    metrics = evaluate(instance, result.a, attack=attack, population=population)
     return SimulationRecord(
         problem=problem,
         d=instance.d,
@@ -172,13 +202,20 @@ class SimulationSummary:
 
     @property
     def metrics(self) -> tuple[str, ...]:
-        extra = ("robust_error_pgd",) if self.attack == "pgd" else ()
-        return METRICS + extra
+        """METRICS, then robust_error_pgd and the population metrics where every seed has them."""
+        optional = ("robust_error_pgd", *POPULATION_METRICS)
+        records = self.__dict__.get("records", ())
+        present = tuple(
+            name
+            for name in optional
+            if records and all(getattr(r, name) is not None for r in records)
+        )
+        return METRICS + present
 
     def __getattr__(self, name: str) -> float:
         """`summary.robust_error`, `summary.robust_error_sem`, ... for every metric."""
         base = name.removesuffix("_sem")
-        if base in METRICS or (base == "robust_error_pgd" and self.__dict__.get("attack") == "pgd"):
+        if base in self.metrics:
             return self.sem(base) if name.endswith("_sem") else self.mean(base)
         raise AttributeError(name)
 
@@ -218,6 +255,7 @@ def simulate(
     variant: str = "exact",
     attack: str = "first-order",
     inputs: str = "gaussian",
+    population: bool = False,
     progress: bool = False,
 ) -> SimulationSummary:
     """simulate_seed over the seeds (a count k means 0..k-1); a tqdm bar on stderr if progress."""
@@ -230,7 +268,16 @@ def simulate(
 
         iterator = tqdm(seeds, desc="advrf simulate", unit="seed", delay=1.0)
     records = tuple(
-        simulate_seed(problem, d, s, n_test=n_test, variant=variant, attack=attack, inputs=inputs)
+        simulate_seed(
+            problem,
+            d,
+            s,
+            n_test=n_test,
+            variant=variant,
+            attack=attack,
+            inputs=inputs,
+            population=population,
+        )
         for s in iterator
     )
     return SimulationSummary(problem, d, variant, attack, records)
