@@ -45,6 +45,14 @@ def test_single_seed_sem_is_null_in_json(capsys):
     assert out["robust_error_sem"] is None and out["n_test"] == 2000  # max(2000, 2n)
 
 
+def test_population_flag_adds_the_exact_standard_error(capsys):
+    assert main([*BASE, "--seeds", "2", "--json", "--population"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["standard_error_exact"] > 0 and out["robust_error_cv"] >= out["standard_error_exact"]
+    assert main([*BASE, "--seeds", "1", "--population", "--inputs", "sphere"]) == 2
+    assert "inputs='gaussian'" in capsys.readouterr().err
+
+
 def test_table_output(capsys):
     assert main([*BASE, "--seeds", "1", "--activation", "tanh", "--lam", "0.01"]) == 0
     out = capsys.readouterr().out

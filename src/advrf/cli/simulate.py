@@ -54,6 +54,13 @@ def register(subparsers) -> None:
         "first-order attack only)",
     )
     parser.add_argument("--inputs", choices=("gaussian", "sphere"), default="gaussian")
+    parser.add_argument(
+        "--population",
+        action="store_true",
+        help="also report standard_error_exact (E_std of each trained model over the input "
+        "distribution, no test set) and robust_error_cv (E_rob with it as control variate); "
+        "Gaussian inputs only",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 
@@ -102,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         variant=args.variant,
         attack=args.attack,
         inputs=args.inputs,
+        population=args.population,
         progress=True,
     )
     seconds = time.perf_counter() - start
