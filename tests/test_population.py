@@ -8,7 +8,7 @@ import pytest
 
 from advrf import Problem
 from advrf.activations import gaussian_expectation, get_activation
-from advrf.simulation import Instance, evaluate, simulate, train
+from advrf.simulation import Instance, evaluate, population, simulate, train
 from advrf.simulation.attack import squared_loss
 from advrf.simulation.population import (
     MAX_DEGREE,
@@ -55,6 +55,19 @@ def test_linear_activation_gives_the_linear_model_error():
     w = inst.w(a)
     exact = population_standard_error(inst.theta, inst.beta, 0.3, inst.problem.activation, a)
     assert exact == pytest.approx(float((inst.beta - w) @ (inst.beta - w)) + 0.09, rel=1e-12)
+
+
+def test_columns_of_a_share_one_kernel_computed_in_blocks(monkeypatch):
+    inst = Instance.draw(Problem(activation="tanh", psi1=3, psi2=1, eps=0.1), 40, 0)
+    weights = np.random.default_rng(1).standard_normal((inst.big_n, 3)) / inst.big_n
+    act = inst.problem.activation
+    batch = population_standard_error(inst.theta, inst.beta, 0.1, act, weights)
+    one_by_one = [population_standard_error(inst.theta, inst.beta, 0.1, act, a) for a in weights.T]
+    assert batch == pytest.approx(one_by_one, rel=1e-13)
+    monkeypatch.setattr(population, "BLOCK_ROWS", 7)
+    assert population_standard_error(inst.theta, inst.beta, 0.1, act, weights) == pytest.approx(
+        batch, rel=1e-13
+    )
 
 
 @pytest.mark.parametrize("name", ["relu", "tanh", "erf"])

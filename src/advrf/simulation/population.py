@@ -66,9 +66,10 @@ def population_standard_error(
     a: np.ndarray,
     *,
     tol: float = SERIES_TOL,
-) -> float:
+) -> float | np.ndarray:
     """E_std(a) = ||beta||^2 + tau^2 - 2 mu1 <beta, w> + a^T K a (module docstring), exactly.
 
+    a of shape (N,) gives a float; a of shape (N, k) gives the k errors, sharing one kernel.
     Raises ValueError when the rows of Theta are not of norm sqrt(d), or when no degree up to
     MAX_DEGREE brings the series remainder under tol (d too small for the correlations).
     """
@@ -81,10 +82,12 @@ def population_standard_error(
     second = gaussian_expectation(lambda t: activation(t) ** 2, activation.kinks)
     # tails[L] >= sum_{l > L} c_l^2, with room for the quadrature's round-off
     tails = np.maximum(second - np.cumsum(coefficients2), 0.0) + 1e-14 * second
+    single = a.ndim == 1
+    a = a.reshape(big_n, -1)
     scale = float(beta @ beta) + noise**2
-    l1 = float(np.abs(a).sum())
+    l1 = float(np.abs(a).sum(axis=0).max())
     budget = tol * scale / max(l1 * l1, np.finfo(float).tiny)
-    quadratic = second * float(a @ a)
+    quadratic = second * np.einsum("jk,jk->k", a, a)
     for start in range(0, big_n, BLOCK_ROWS):
         rows = slice(start, min(start + BLOCK_ROWS, big_n))
         rho = theta[rows] @ theta.T / d
@@ -101,7 +104,7 @@ def population_standard_error(
             )
         kernel = mehler_kernel(coefficients2[: within[0] + 1], rho)
         kernel[diagonal] = 0.0
-        quadratic += float(a[rows] @ (kernel @ a))
+        quadratic += np.einsum("jk,jk->k", a[rows], kernel @ a)
     w = theta.T @ a / np.sqrt(d)
-    mu1 = coefficients[1]
-    return scale - 2.0 * mu1 * float(beta @ w) + quadratic
+    errors = scale - 2.0 * coefficients[1] * (beta @ w) + quadratic
+    return float(errors[0]) if single else errors
