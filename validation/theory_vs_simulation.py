@@ -30,7 +30,6 @@ finish; a rerun with the same --out skips the (point, d, seeds) already there.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import dataclasses
 import math
@@ -42,9 +41,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from train_cache import GRID, trained
+from train_cache import grid_parser, grid_points, trained
 
-from advrf.grid import parse_names, parse_values, points
 from advrf.problem import Problem
 from advrf.simulation import Instance, evaluate
 from advrf.simulation.population import population_standard_error
@@ -216,19 +214,10 @@ def figure(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    for name, default in GRID.items():
-        parser.add_argument(f"--{name}", default=default)
-    parser.add_argument("--signal", default="1")
-    parser.add_argument("--noise", default="0")
-    parser.add_argument("--seeds", type=int, default=3, help="number of seeds per point")
-    parser.add_argument("--first-seed", type=int, default=0)
+    parser = grid_parser(__doc__.splitlines()[0])
     parser.add_argument(
         "--n-test", type=int, default=None, help="test samples per seed (simulator default)"
     )
-    parser.add_argument("--cache", type=Path, default=Path("results/weights"))
     parser.add_argument("--out", type=Path, default=Path("results/theory_vs_simulation.csv"))
     parser.add_argument(
         "--also", type=Path, nargs="*", default=[], help="more CSVs of this script to report on"
@@ -239,13 +228,9 @@ def main(argv: list[str] | None = None) -> int:
 
     done = load_rows([args.out, *args.also])
     if not args.report_only:
-        axes = [parse_names("activation", args.activation)] + [
-            parse_values(name, getattr(args, name))
-            for name in ("psi1", "psi2", "eps", "lam", "signal", "noise", "d")
-        ]
         seeds = list(range(args.first_seed, args.first_seed + args.seeds))
         groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
-        for point in points(axes):
+        for point in grid_points(args):
             row = {**point, "d": int(point["d"]), "seeds": len(seeds)}
             if key_of(row) not in done:
                 group = tuple(point[k] for k in ("activation", "psi1", "psi2", "signal", "noise"))

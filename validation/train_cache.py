@@ -70,24 +70,35 @@ def trained(problem: Problem, d: int, seed: int, cache: Path) -> tuple[np.ndarra
     return result.a, info
 
 
-def main(argv: list[str] | None = None) -> int:
+def grid_parser(description: str) -> argparse.ArgumentParser:
+    """The options shared by the validation runs: the grid (syntax of `advrf theory`), the
+    seeds and the cache."""
     parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     for name, default in GRID.items():
         parser.add_argument(f"--{name}", default=default)
     parser.add_argument("--signal", default="1")
     parser.add_argument("--noise", default="0")
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=3, help="number of seeds per point")
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--cache", type=Path, default=Path("results/weights"))
-    args = parser.parse_args(argv)
+    return parser
+
+
+def grid_points(args: argparse.Namespace) -> list[dict]:
+    """The grid of a grid_parser's arguments, one dict per point (d included), in grid order."""
     axes = [parse_names("activation", args.activation)] + [
         parse_values(name, getattr(args, name))
         for name in ("psi1", "psi2", "eps", "lam", "signal", "noise", "d")
     ]
+    return list(points(axes))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = grid_parser(__doc__.splitlines()[0]).parse_args(argv)
     todo = sorted(
-        points(axes), key=lambda p: (p["psi1"] == p["psi2"], -p["d"], -p["psi1"] * p["psi2"])
+        grid_points(args), key=lambda p: (p["psi1"] == p["psi2"], -p["d"], -p["psi1"] * p["psi2"])
     )
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     for k, point in enumerate(todo):
