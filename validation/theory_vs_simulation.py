@@ -227,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     done = load_rows([args.out, *args.also])
+    failures: list[str] = []
     if not args.report_only:
         seeds = list(range(args.first_seed, args.first_seed + args.seeds))
         groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
@@ -248,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     theory = solve(problem)
                 except TheoryError as error:
+                    failures.append(str(error))
                     print(f"theory failed: {error}", file=sys.stderr)
                     continue
                 row.update(
@@ -279,7 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     report(rows)
     if args.figure is not None:
         figure(rows, args.figure)
-    return 1 if any(math.isnan(float(r["sim_robust_error_cv"])) for r in rows) else 0
+    for failure in failures:
+        print(f"FAILED (not in the table): {failure}")
+    return 1 if failures or any(math.isnan(float(r["sim_robust_error_cv"])) for r in rows) else 0
 
 
 if __name__ == "__main__":
