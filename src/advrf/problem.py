@@ -1,7 +1,8 @@
 """A frozen, validated parameter set (spec section 1).
 
-psi1 = N/d > 0, psi2 = n/d > 0, eps >= 0 (training radius), eps_test >= 0 (test radius,
-= eps unless given), lam >= 0 (ridge psi1 * lam * ||a||^2), signal = F1 > 0, noise = tau >= 0,
+psi1 = N/d > 0 (or inf: the infinite-width limit, `advrf.theory.wide`), psi2 = n/d > 0,
+eps >= 0 (training radius), eps_test >= 0 (test radius, = eps unless given), lam >= 0 (ridge
+psi1 * lam * ||a||^2), signal = F1 > 0, noise = tau >= 0,
 activation: a name of `advrf.ACTIVATIONS` or an `Activation`.
 """
 
@@ -24,19 +25,26 @@ _RANGES: dict[str, tuple[float, bool, str]] = {
     "noise": (0.0, True, "noise standard deviation tau"),
 }
 NUMERIC_PARAMETERS = tuple(_RANGES)
+# Parameters that may also be +inf (a limit the theory solves directly; simulations refuse it).
+MAY_BE_INFINITE = frozenset({"psi1"})
 
 
 def check_number(name: str, value: Any) -> float:
     """Return `value` as a float, or raise ValueError naming the parameter and its allowed range."""
     low, closed, meaning = _RANGES[name]
     allowed = f"{name} ({meaning}) must be a finite number {'>=' if closed else '>'} {low:g}"
+    if name in MAY_BE_INFINITE:
+        allowed += " or inf"
     if isinstance(value, bool) or value is None:
         raise ValueError(f"{allowed}; got {value!r}")
     try:
         number = float(value)
     except (TypeError, ValueError):
         raise ValueError(f"{allowed}; got {value!r}") from None
-    if not math.isfinite(number) or number < low or (number == low and not closed):
+    infinite_ok = number == math.inf and name in MAY_BE_INFINITE
+    if math.isnan(number) or (math.isinf(number) and not infinite_ok):
+        raise ValueError(f"{allowed}; got {value!r}")
+    if number < low or (number == low and not closed):
         raise ValueError(f"{allowed}; got {value!r}")
     return number
 

@@ -531,6 +531,10 @@ def solve(problem: Problem, start: TheoryResult | None = None) -> TheoryResult:
     `start`: a previous result (e.g. the neighbouring point of a sweep) used as a warm start.
     Raises TheoryError when no certified solution is found.
     """
+    if math.isinf(problem.psi1):
+        from advrf.theory.wide import solve_wide  # wide imports this module
+
+        return solve_wide(problem)
     co = Coefficients.from_problem(problem)
     eps_c = co.eps_c()
     if co.eps > 0.0 and co.eps >= eps_c:
