@@ -32,7 +32,7 @@ from advrf.theory.equations import (
     loss_terms,
     training_loss,
 )
-from advrf.theory.solve import TheoryError, TheoryResult, newton, robust_error
+from advrf.theory.solve import RootResult, TheoryError, TheoryResult, newton, robust_error
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 DEFAULT_S = 0.3  # gradient norm of the default start
@@ -201,7 +201,7 @@ def _start(co: Coefficients, lam: float) -> tuple[float, float, float]:
     return (math.log(gam), math.log(co.Q0), math.log(s))
 
 
-def _solve_equations(problem: Problem, co: Coefficients):  # noqa: ANN202 - RootResult
+def _solve_equations(problem: Problem, co: Coefficients) -> tuple[RootResult, int]:
     """Newton from the default start, else continuation in lam from CONTINUATION_LAM_START."""
     solve_at = lambda c, x0: newton(lambda u: residual(c, u), x0)  # noqa: E731
     root = solve_at(co, _start(co, max(co.lam, 1e-3)))
