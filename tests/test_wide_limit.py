@@ -172,3 +172,15 @@ def test_cli_theory_accepts_inf(capsys):
     lines = capsys.readouterr().out.splitlines()
     rows = [json.loads(line) for line in lines]
     assert rows[1]["psi1"] == INF and rows[1]["robust_error"] == pytest.approx(0.139027, rel=1e-5)
+
+
+def test_sweep_stores_infinite_width_theory_rows_and_refuses_its_simulation(tmp_path, capsys):
+    out = tmp_path / "store"
+    argv = ["sweep", "--psi1", "10,inf", "--psi2", "2", "--eps", "0.1", "--lam", "0.013"]
+    assert main([*argv, "--theory", "--out", str(out), "--workers", "1", "--quiet", "--csv"]) == 0
+    text = (out / "results.csv").read_text()
+    assert ",inf," in text and "0.13902665" in text
+    capsys.readouterr()
+    simulate = [*argv, "--simulate", "--d", "20", "--seeds", "1", "--out", str(out), "--quiet"]
+    assert main([*simulate, "--workers", "1"]) == 2
+    assert "psi1 = inf" in capsys.readouterr().err
