@@ -92,6 +92,18 @@ def test_standard_training_with_ridge_wins_when_wide():
     assert found.best.robust_error < 0.7 * found.adversarial_training.robust_error
 
 
+def test_corner_optimum_minimum_norm_interpolation():
+    """psi1 = 25, psi2 = 0.5, noise 0.2: E_rob still falls as lam -> 0+ (the best ridge would be
+    negative), so the optimum is the corner eps = lam = 0, the minimum-norm interpolator."""
+    setting = Problem(25.0, 0.5, 0.0, noise=0.2, activation="relu")
+    best = best_recipe(setting, 0.15).best
+    assert (best.eps, best.lam) == (0.0, 0.0) and best.result.regime == "min_norm"
+    for eps, lam in ((0.0, 1e-4), (1e-3, 0.0), (1e-3, 1e-4)):
+        assert (
+            solve(setting.with_(eps=eps, lam=lam, eps_test=0.15)).robust_error > best.robust_error
+        )
+
+
 def test_flat_regime_without_ridge():
     """lam = 0, N > n: small eps > 0 all give the minimum-||a||_M interpolator."""
     setting = Problem(20.0, 2.0, 0.0, noise=0.5)
@@ -149,6 +161,11 @@ def test_cli_json(capsys):
     assert all(required <= set(row) for row in rows)
     direct = best_recipe(Problem(1.0, 2.0, 0.0, noise=0.5), 0.2).to_dict()
     assert rows[0] == json.loads(json.dumps(direct))
+    # `advrf theory` at the returned recipe reproduces its robust error
+    recipe = ["--eps", repr(rows[0]["eps"]), "--lam", repr(rows[0]["lam"]), "--eps-test", "0.2"]
+    assert main(["theory", "--psi1", "1", "--psi2", "2", "--noise", "0.5", *recipe, "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["robust_error"] == pytest.approx(rows[0]["robust_error"], rel=1e-8, abs=0)
     assert main([*argv, "--lam", "inf"]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[1].split()[7] == "inf" and "zero_predictor" in table[1]  # lam* = inf
