@@ -8,7 +8,7 @@ import pytest
 
 from advrf import Problem
 from advrf.cli import main
-from advrf.theory import TheoryError, solve
+from advrf.theory import solve
 from advrf.theory.equations import Coefficients, loss_terms
 from advrf.theory.wide import (
     linear_threshold,
@@ -161,9 +161,21 @@ def test_solution_is_a_certified_saddle_with_the_identities(setting):
         assert np.allclose(column, np.array(ev.J)[:, j], rtol=1e-6, atol=1e-8)
 
 
-def test_unsolved_cases_say_so():
-    with pytest.raises(TheoryError, match="exact-recovery"):
-        solve(Problem(INF, 2.0, 0.1, activation="linear"))
+@pytest.mark.parametrize("psi2", [1.5, 3.0])
+def test_noiseless_linear_exact_recovery_phase_matches_finite_width(psi2):
+    """In the phase (E_std = 0) and outside it, psi1 = inf agrees with psi1 = 1e6."""
+    regimes = set()
+    for eps in (0.0, 0.2, 0.5, 1.0):
+        for lam in (0.0, 0.01, 0.3):
+            p = Problem(INF, psi2, eps, lam=lam, activation="linear")
+            wide, finite = solve(p), solve(p.with_(psi1=1e6))
+            assert (wide.regime == "exact_recovery") == (finite.regime == "exact_recovery")
+            regimes.add(wide.regime)
+            for name in ("standard_error", "robust_error", "train_objective"):
+                assert getattr(wide, name) == pytest.approx(
+                    getattr(finite, name), rel=1e-5, abs=1e-12
+                )
+    assert {"exact_recovery", "wide_adversarial", "wide_ridge"} <= regimes
 
 
 def test_cli_theory_accepts_inf(capsys):

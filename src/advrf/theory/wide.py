@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy import special
 
 from advrf.problem import Problem
 from advrf.theory.equations import (
@@ -35,6 +36,7 @@ from advrf.theory.equations import (
 from advrf.theory.solve import RootResult, TheoryError, TheoryResult, newton, robust_error
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+SQRT_2 = math.sqrt(2.0)
 DEFAULT_S = 0.3  # gradient norm of the default start
 CONTINUATION_LAM_START = 1e4  # heavily regularised start of the continuation in lam
 CONTINUATION_LAM_FLOOR = 1e-14  # below this the continuation jumps to the target
@@ -350,6 +352,50 @@ def _newton_result(problem: Problem, co: Coefficients) -> TheoryResult:
     )
 
 
+def _exact_recovery(problem: Problem, co: Coefficients) -> TheoryResult | None:
+    """Noiseless linear activation, psi2 > 1, psi1 = inf: the phase w = beta / mu1 (E_std = 0).
+
+    The finite-psi1 condition (`advrf.theory.solve._exact_recovery`, docs/theory.md section 8)
+    has psi1 J -> (2 lam / mu1^2 + 2 eps^2)^2 (the bulk at l = psi1, mass 1/psi1), so with
+    z* = sqrt(2) erfinv(1/psi2) the phase is
+
+        1 - psi2 (E[Z^2; |Z| <= z*] + z*^2 P(|Z| > z*)) - psi2^2 z*^2 (2 lam/mu1^2 + 2 eps^2)^2
+            / (4 eps^2) >= 0,
+
+    and eps = lam = 0 (least squares) recovers beta. Outside: None. There s = F1 and the
+    training objective is eps^2 F1^2 + lim psi1 lam ||a||^2 = eps^2 F1^2 + lam F1^2 / mu1^2.
+    """
+    f2, m1 = co.signal**2, co.mu1sq
+    if co.eps == 0.0:
+        if co.lam > 0.0:
+            return None
+    else:
+        z = SQRT_2 * float(special.erfinv(1.0 / co.psi2))
+        p_out = float(special.erfc(z / SQRT_2))
+        g2in = float(special.gammainc(1.5, 0.5 * z * z))
+        j = (2.0 * co.lam / m1 + 2.0 * co.eps**2) ** 2
+        phase = 1.0 - co.psi2 * (g2in + z * z * p_out) - co.psi2**2 * z * z * j / (4 * co.eps**2)
+        if phase < 0.0:
+            return None
+    return TheoryResult(
+        problem=problem,
+        robust_error=robust_error(0.0, co.signal, problem.eps_test),
+        standard_error=0.0,
+        train_objective=(co.eps * co.signal) ** 2 + co.lam * f2 / m1,
+        norm_a2=0.0,
+        norm_w2=f2 / m1,
+        beta_w=f2 / co.mu1,
+        grad_norm2=f2,
+        eps_c=wide_eps_c(co),
+        phase="nontrivial",
+        converged=True,
+        iterations=0,
+        residual=0.0,
+        s=co.signal,
+        regime="exact_recovery",
+    )
+
+
 def solve_wide(problem: Problem) -> TheoryResult:
     """The asymptotic errors at psi1 = inf (module docstring; docs/theory.md, section 13).
 
@@ -357,18 +403,17 @@ def solve_wide(problem: Problem) -> TheoryResult:
     Regimes: "wide_null" (nonlinear activation with lam = 0 < eps or eps >= eps_w: the errors
     are Q0; `linear_threshold`), "wide_min_norm" (eps = lam = 0), "wide_ridge" /
     "wide_adversarial" (Newton on the three equations), "trivial" (linear activation,
-    eps >= eps_c). Not solved (TheoryError): mu1 = 0 and the noiseless linear activation with
-    psi2 > 1 (its exact-recovery phase).
+    eps >= eps_c), "exact_recovery" (noiseless linear activation, psi2 > 1, `_exact_recovery`).
+    Not solved (TheoryError): an activation with mu1 = 0.
     """
     co = _check(problem)
     if co.mu1sq == 0.0:
         raise TheoryError(f"an activation with mu1 = 0 is not solved at psi1 = inf: "
                           f"{_describe(problem)}")  # fmt: skip
     if co.linear and co.noise == 0.0 and co.psi2 > 1.0:
-        raise TheoryError(
-            "the noiseless linear activation (exact-recovery phase) is not solved at psi1 = inf: "
-            + _describe(problem)
-        )
+        recovery = _exact_recovery(problem, co)
+        if recovery is not None:
+            return recovery
     if co.eps > 0.0 and co.eps >= linear_threshold(co):
         if co.linear:
             return replace(
