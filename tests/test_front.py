@@ -17,6 +17,7 @@ from advrf.theory.optimize import best_recipe
 SETTINGS = [
     (Problem(1.0, 2.0, 0.0, noise=0.5), 0.2),
     (Problem(3.0, 1.5, 0.0, noise=0.3, signal=1.2, activation="tanh"), 0.3),
+    (Problem(math.inf, 0.8, 0.0, noise=0.4, activation="erf"), 0.25),
 ]
 
 

@@ -220,14 +220,22 @@ def front(setting: Problem, eps_test: float) -> Front:
         lambda c: pop(c)[1], bounds=(0.0, 1.0), method="bounded", options={"xatol": 1e-12}
     )
     c_star = float(found.x) if found.fun <= pop(0.0)[1] else 0.0
-    u_star = _argmin_u(inf)  # rho* = u* / (1 - u*)
-    u = np.linspace(0.0, u_star, CURVE_POINTS)
+    population = _curve("population", pop, np.linspace(c_star, 1.0, CURVE_POINTS), "c")
+    if math.isinf(setting.psi1):  # the same front, rho = (1 - c) / c
+        infinite = tuple(
+            FrontPoint("infinite_samples", p.standard_error, p.robust_error, rho=(1 - p.c) / p.c)
+            for p in population
+            if p.c is not None and p.c > 0.0
+        )
+    else:
+        u = np.linspace(0.0, _argmin_u(inf), CURVE_POINTS)  # rho* = u* / (1 - u*)
+        infinite = _curve("infinite_samples", inf, u / (1.0 - u), "rho")
     return Front(
         setting=setting.with_(eps=0.0, lam=0.0, eps_test=eps_test),
         eps_test=eps_test,
         finite=_pareto(finite),
-        infinite_samples=_curve("infinite_samples", inf, u / (1.0 - u), "rho"),
-        population=_curve("population", pop, np.linspace(c_star, 1.0, CURVE_POINTS), "c"),
+        infinite_samples=infinite,
+        population=population,
         evaluations=evaluations,
         failures=failures,
     )
