@@ -86,10 +86,7 @@ class Front:
             "noise": s.noise,
             "eps_test": self.eps_test,
         }
-        return [
-            {**inputs, **p.to_dict()}
-            for p in (*self.finite, *self.infinite_samples, *self.population)
-        ]
+        return [{**inputs, **p.to_dict()} for kind in KINDS for p in getattr(self, kind)]
 
 
 def population_errors(setting: Problem, eps_test: float, c: float) -> tuple[float, float]:

@@ -275,16 +275,6 @@ def _simplex(eps_grid: np.ndarray, lam_grid: np.ndarray, i: int, j: int) -> np.n
     return np.array([x0, x0 + [se, 0.0], x0 + [0.0, sl]])
 
 
-def evaluate(setting: Problem, eps_test: float, eps: float, lam: float) -> Recipe:
-    """The certified errors of one recipe (lam = inf: the zero predictor); TheoryError if the
-    theory fails there."""
-    search = _Search(setting, eps_test)
-    r = search.recipe(eps, lam)
-    if r is None:
-        raise TheoryError(search.failures[-1])
-    return r
-
-
 def best_recipe(
     setting: Problem, eps_test: float, *, eps: float | None = None, lam: float | None = None
 ) -> BestRecipe:

@@ -37,7 +37,6 @@ from advrf.theory.solve import RootResult, TheoryError, TheoryResult, newton, ro
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 SQRT_2 = math.sqrt(2.0)
-DEFAULT_S = 0.3  # gradient norm of the default start
 CONTINUATION_LAM_START = 1e4  # heavily regularised start of the continuation in lam
 CONTINUATION_LAM_FLOOR = 1e-14  # below this the continuation jumps to the target
 CONTINUATION_MIN_FACTOR = 1.05
