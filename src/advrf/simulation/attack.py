@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from advrf.simulation._linalg import DenseM
-from advrf.simulation.train import RankOneGradients, solve_sample_norms
+from advrf.simulation.train_exact import RankOneGradients, solve_sample_norms
 
 PGD_STEPS = 20
 PGD_RESTARTS = 3  # random starts in addition to the first-order attack

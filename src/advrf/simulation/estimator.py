@@ -14,13 +14,11 @@ import numpy as np
 
 from advrf.activations import get_activation
 from advrf.problem import check_number
+from advrf.settings import VARIANTS, check_choice
 from advrf.simulation._linalg import m_operator
-from advrf.simulation.train import (
-    TrainingError,
-    check_variant,
-    solve_concentrated,
-    solve_exact,
-)
+from advrf.simulation.result import TrainingError
+from advrf.simulation.train_concentrated import solve_concentrated
+from advrf.simulation.train_exact import solve_exact
 
 
 class AdversarialRandomFeatures:
@@ -42,7 +40,7 @@ class AdversarialRandomFeatures:
         self.n_features = n_features
         self.eps = check_number("eps", eps)
         self.lam = check_number("lam", lam)
-        self.variant = check_variant(variant)
+        self.variant = check_choice("variant", variant, VARIANTS)
         self.activation = get_activation(activation)
         self.random_state = random_state
         self.theta = theta

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from advrf.problem import Problem
+from advrf.settings import VARIANTS, check_choice
 from advrf.simulation.attack import (
     check_attack,
     first_order_attack,
@@ -32,7 +33,7 @@ from advrf.simulation.attack import (
 )
 from advrf.simulation.instance import Instance, check_dimension, check_seed
 from advrf.simulation.population import population_standard_error
-from advrf.simulation.train import check_variant, train
+from advrf.simulation.train import train
 
 METRICS = (
     "robust_error",
@@ -143,7 +144,7 @@ def simulate_seed(
 ) -> SimulationRecord:
     """Draw the instance (problem, d, seed), train it (raises TrainingError if uncertified),
     evaluate it (population=True: also the exact E_std and the control-variate E_rob)."""
-    variant, attack = check_variant(variant), check_attack(attack)
+    variant, attack = check_choice("variant", variant, VARIANTS), check_attack(attack)
     if population and inputs != "gaussian":
         raise ValueError(f"population=True needs inputs='gaussian'; got {inputs!r}")
     start = time.perf_counter()
@@ -260,7 +261,7 @@ def simulate(
 ) -> SimulationSummary:
     """simulate_seed over the seeds (a count k means 0..k-1); a tqdm bar on stderr if progress."""
     d = check_dimension(d)
-    variant, attack = check_variant(variant), check_attack(attack)
+    variant, attack = check_choice("variant", variant, VARIANTS), check_attack(attack)
     seeds = seed_list(seeds)
     iterator: Iterable[int] = seeds
     if progress:
