@@ -13,9 +13,10 @@ from advrf.simulation import (
     solve_exact,
     train,
 )
+from advrf.simulation import reference_cvx as cvx
 from advrf.simulation._linalg import m_operator
 
-cvx = pytest.importorskip("_cvx_reference")
+pytest.importorskip("cvxpy")
 
 REL = 1e-6  # agreement in objective required by the issue
 

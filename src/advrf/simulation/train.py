@@ -16,6 +16,8 @@ The solver's tolerances and caps are an `advrf.settings.SolverSettings`.
 
 from __future__ import annotations
 
+import numpy as np
+
 from advrf.settings import VARIANTS, SolverSettings, check_choice
 from advrf.simulation._linalg import m_operator
 from advrf.simulation.result import NewtonState, TrainingError, TrainingResult
@@ -62,20 +64,38 @@ def _train(instance, variant, eps, lam, raise_on_failure, solver) -> TrainingRes
     lam = problem.lam if lam is None else float(lam)
     mom = problem.moments
     c = problem.psi1 * lam
-    mop = m_operator(instance.theta, mom.mu1, mom.nu2, instance.n)
-    if variant == "concentrated":
-        result = solve_concentrated(instance.phi, instance.y, mop, eps=eps, c=c, solver=solver)
-    else:
-        sprime = problem.activation.derivative(instance.preactivations(instance.x))
-        result = solve_exact(
-            instance.phi, instance.y, instance.theta, sprime, mop, eps=eps, c=c, solver=solver
-        )
+    try:
+        with np.errstate(over="raise", invalid="ignore", divide="ignore"):
+            mop = m_operator(instance.theta, mom.mu1, mom.nu2, instance.n)
+            if variant == "concentrated":
+                result = solve_concentrated(
+                    instance.phi, instance.y, mop, eps=eps, c=c, solver=solver
+                )
+            else:
+                sprime = problem.activation.derivative(instance.preactivations(instance.x))
+                result = solve_exact(
+                    instance.phi, instance.y, instance.theta, sprime, mop, eps=eps, c=c,
+                    solver=solver,
+                )  # fmt: skip
+    except (ValueError, ArithmeticError) as error:  # LinAlgError, NaN in LAPACK, overflow
+        raise TrainingError(
+            f"training failed: {describe_point(instance, variant, eps, lam)}: "
+            f"{type(error).__name__}: {error}"
+        ) from error
     if raise_on_failure and not result.converged:
         raise TrainingError(
-            f"training did not converge: variant={variant}, eps={eps:g}, lam={lam:g}, "
-            f"psi1={problem.psi1:g}, psi2={problem.psi2:g}, d={instance.d}, seed={instance.seed}, "
-            f"activation={problem.activation.name}, phase={result.phase}, "
-            f"iterations={result.iterations}, relative duality gap={result.residual:.3g} "
-            f"(tolerance {solver.gap_tol:g}): {result.message}"
+            f"training did not converge: {describe_point(instance, variant, eps, lam)}, "
+            f"phase={result.phase}, iterations={result.iterations}, relative duality "
+            f"gap={result.residual:.3g} (tolerance {solver.gap_tol:g}): {result.message}"
         )
     return result
+
+
+def describe_point(instance, variant: str, eps: float, lam: float) -> str:
+    """The parameters that identify a training run, for messages (numbers in full precision)."""
+    p = instance.problem
+    return (
+        f"variant={variant}, eps={float(eps)!r}, lam={float(lam)!r}, psi1={p.psi1!r}, "
+        f"psi2={p.psi2!r}, noise={p.noise!r}, signal={p.signal!r}, d={instance.d}, "
+        f"seed={instance.seed}, activation={p.activation.name}"
+    )

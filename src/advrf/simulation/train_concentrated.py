@@ -167,8 +167,8 @@ def _solve(phi, y, m, eps, c, omega, start, solver, tol, min_steps) -> TrainingR
         )  # fmt: skip
     if mop.is_singular(c):
         raise ValueError(
-            "lam = 0 with a singular M (nu^2 = 0 and N > d, e.g. the linear activation) has no "
-            "unique minimum-M-norm solution; use lam > 0"
+            "lam = 0 with a singular M (nu^2 = 0 up to rounding and N > d, e.g. the linear "
+            "activation) has no unique minimum-M-norm solution; use lam > 0"
         )
     if eps >= critical_eps(phi, y, mop, omega):
         a = np.zeros(big_n)
