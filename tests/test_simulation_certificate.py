@@ -1,12 +1,12 @@
 """Certified means certified (issue 10, items 1 and 2): a valid dual point, a gap that is not
 negative beyond rounding, and every numerical failure a TrainingError naming the point."""
 
-import numpy as np
 import pytest
 
 from advrf import Problem
 from advrf.settings import SolverSettings
 from advrf.simulation import Instance, TrainingError, train
+from advrf.simulation import reference_cvx as cvx
 from advrf.simulation.certificate import certify
 
 pytest.importorskip("cvxpy")
@@ -21,13 +21,18 @@ REPRODUCTIONS = [
 ]
 
 
-def _reference(inst, variant):
+def _objectives(inst, variant, a):
+    """(the program's value at a, its value at cvxpy's solution), both evaluated by numpy."""
     p = inst.problem
     c = p.psi1 * p.lam
     if variant == "concentrated":
-        return cvx.concentrated(inst.phi, inst.y, inst.m_matrix, p.eps, c)[0]
-    sprime = p.activation.derivative(inst.preactivations(inst.x))
-    return cvx.exact(inst.phi, inst.y, inst.theta, sprime, p.eps, c)[0]
+        a_ref = cvx.concentrated(inst.phi, inst.y, inst.m_matrix, p.eps, c)[1]
+        value = lambda b: cvx.objective_concentrated(inst.phi, inst.y, inst.m_matrix, p.eps, c, b)  # noqa: E731
+    else:
+        sprime = p.activation.derivative(inst.preactivations(inst.x))
+        a_ref = cvx.exact(inst.phi, inst.y, inst.theta, sprime, p.eps, c)[1]
+        value = lambda b: cvx.objective_exact(inst.phi, inst.y, inst.theta, sprime, p.eps, c, b)  # noqa: E731
+    return value(a), value(a_ref)
 
 
 @pytest.mark.parametrize(("params", "d", "seed"), REPRODUCTIONS)
@@ -40,8 +45,10 @@ def test_issue_reproductions_certify_correctly_or_raise(params, d, seed, variant
         assert f"variant={variant}" in str(error) and f"d={d}, seed={seed}" in str(error)
         return
     assert -1e-12 <= res.residual <= 1e-10 and res.message.startswith(f"{res.phase}: certified")
-    value = _reference(inst, variant)
-    assert abs(res.objective - value) <= max(1e-6 * value, 1e-8 * float(np.mean(inst.y**2)))
+    value, reference = _objectives(inst, variant, res.a)
+    assert value == pytest.approx(res.objective, rel=1e-12)
+    # Clarabel stops at an absolute gap of 1e-8 on the n-scaled objective (reference_cvx)
+    assert abs(value - reference) <= cvx.REL_TOL * reference + cvx.ABS_TOL / inst.n
 
 
 def test_negative_gap_beyond_rounding_is_not_a_certificate():
@@ -56,7 +63,7 @@ def test_negative_gap_beyond_rounding_is_not_a_certificate():
 @pytest.mark.parametrize(("psi1", "psi2"), [(2.0, 1.0), (1.5, 2.0)])  # N >= n and N < n, N > d
 @pytest.mark.parametrize("variant", ["exact", "concentrated"])
 def test_linear_activation_with_lam_zero_says_use_lam_positive(psi1, psi2, variant):
-    """nu^2 of the linear activation is ~1e-14 from quadrature, not 0: M is singular all the same."""
+    """nu^2 of the linear activation is ~1e-14 from quadrature, not 0: M is singular anyway."""
     inst = Instance.draw(Problem(psi1=psi1, psi2=psi2, eps=0.2, activation="linear"), 20, 0)
     with pytest.raises(TrainingError, match=r"use lam > 0") as info:
         train(inst, variant)

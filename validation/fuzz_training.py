@@ -5,10 +5,11 @@
 
 Each case (`advrf.simulation.reference_cvx.fuzz_case`: d in 1..40, N < n or N > n, lam = 0 or
 > 0, eps from 0 to 2 eps_c, six activations) is trained with both variants (2 solves per case)
-and judged by `reference_cvx.judge`. Prints the counts per outcome, overall and per d range, and
-every solve that is neither certified_ok nor a TrainingError naming its point. --reference loads
-the reference module from a file, to judge another checkout of advrf (PYTHONPATH pointing to its
-src) with the same cases: docs/validation.md "before and after".
+and judged by `reference_cvx.judge`. --reuse takes the cvxpy values of an earlier run's --out
+file (same --seed) instead of solving again. Prints the counts per outcome, overall and per d
+range, and every solve that is neither certified_ok nor a TrainingError naming its point.
+--reference loads the reference module from a file, to judge another checkout of advrf
+(PYTHONPATH pointing to its src) with the same cases: docs/validation.md "before and after".
 """
 
 from __future__ import annotations
@@ -47,8 +48,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--reference", default=None)
     parser.add_argument("--out", default=None, help="JSON lines, one per solve")
+    parser.add_argument(
+        "--reuse", default=None, help="JSON lines of an earlier run (--out): its cvxpy values"
+    )
     args = parser.parse_args()
     ref = load_reference(args.reference)
+    stored = {}
+    if args.reuse:
+        with open(args.reuse) as f:
+            for line in f:
+                row = json.loads(line)
+                if row.get("reference") is not None:
+                    stored[(row["index"], row["variant"])] = row["reference"]
     rng = np.random.default_rng(args.seed)
     counts: Counter = Counter()
     start = time.perf_counter()
@@ -57,7 +68,7 @@ def main() -> None:
         for index in range(args.cases):
             case = ref.fuzz_case(rng, index)
             for variant in ("concentrated", "exact"):
-                row = ref.judge(case, variant)
+                row = ref.judge(case, variant, stored.get((index, variant)))
                 outcome = row["outcome"]
                 if outcome == "training_error" and not row["named"]:
                     outcome = "training_error_unnamed"

@@ -60,7 +60,9 @@ def check_bool(name: str, value: Any) -> bool:
 
 def check_seeds(value: Any) -> tuple[int, ...]:
     """A count k means seeds 0..k-1; otherwise distinct integers >= 0."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if (isinstance(value, int | float) or hasattr(value, "__index__")) and not isinstance(
+        value, bool
+    ):
         return tuple(range(check_integer("seeds", value, 1, "number of seeds per point")))
     if isinstance(value, str | bytes | bool) or not isinstance(value, Iterable):
         raise ValueError(f"seeds must be a count >= 1 or a list of seeds; got {value!r}")

@@ -102,14 +102,15 @@ def fuzz_case(rng: np.random.Generator, index: int) -> dict:
     )
 
 
-def judge(case: dict, variant: str) -> dict:
+def judge(case: dict, variant: str, reference: float | None = None) -> dict:
     """Train the case with `advrf.simulation.train` and compare with the reference.
 
     outcome: "certified_ok" (|P - P_ref| <= REL_TOL P_ref + ABS_TOL / n, P = the program's value
     at the trained a, P_ref its value at cvxpy's a), "certified_worse" (P above that band: a wrong
     certificate), "certified_better" (P below it: cvxpy short of the optimum), "training_error"
     (TrainingError, whose message must name the point), "other_error" (any other exception),
-    or "reference_failed" (cvxpy did not solve).
+    or "reference_failed" (cvxpy did not solve). P_ref is computed for every solve (reported as
+    `reference`) unless given (a value stored by an earlier run on the same case).
     """
     problem = Problem(
         psi1=case["psi1"], psi2=case["psi2"], eps=1.0, lam=case["lam"],
@@ -117,7 +118,21 @@ def judge(case: dict, variant: str) -> dict:
     )  # fmt: skip
     inst = Instance.draw(problem, case["d"], case["index"], n_test=1)
     eps = case["eps_ratio"] * critical_eps(inst)
+    c = problem.psi1 * case["lam"]
+    sprime = problem.activation.derivative(inst.preactivations(inst.x))
+    if variant == "concentrated":
+        program = (inst.phi, inst.y, inst.m_matrix, eps, c)
+        solve, value_at = concentrated, objective_concentrated
+    else:
+        program = (inst.phi, inst.y, inst.theta, sprime, eps, c)
+        solve, value_at = exact, objective_exact
     out = dict(case, variant=variant, eps=eps, n=inst.n, big_n=inst.big_n)
+    if reference is None:
+        try:
+            reference = value_at(*program, solve(*program)[1])
+        except Exception as error:  # cvxpy failures are counted, not raised
+            return dict(out, outcome="reference_failed", message=f"{type(error).__name__}: {error}")
+    out["reference"] = reference
     try:
         res = train(inst, variant, eps=eps)
     except TrainingError as error:
@@ -126,26 +141,14 @@ def judge(case: dict, variant: str) -> dict:
         return dict(out, outcome="training_error", named=named, message=text[:300])
     except Exception as error:  # any other failure is what the fuzz looks for
         return dict(out, outcome="other_error", message=f"{type(error).__name__}: {error}"[:300])
-    c = problem.psi1 * case["lam"]
-    sprime = problem.activation.derivative(inst.preactivations(inst.x))
-    try:
-        if variant == "concentrated":
-            _, a_ref = concentrated(inst.phi, inst.y, inst.m_matrix, eps, c)
-            value = objective_concentrated(inst.phi, inst.y, inst.m_matrix, eps, c, res.a)
-            ref = objective_concentrated(inst.phi, inst.y, inst.m_matrix, eps, c, a_ref)
-        else:
-            _, a_ref = exact(inst.phi, inst.y, inst.theta, sprime, eps, c)
-            value = objective_exact(inst.phi, inst.y, inst.theta, sprime, eps, c, res.a)
-            ref = objective_exact(inst.phi, inst.y, inst.theta, sprime, eps, c, a_ref)
-    except Exception as error:  # cvxpy failures are counted, not raised
-        return dict(out, outcome="reference_failed", message=f"{type(error).__name__}: {error}")
-    band = REL_TOL * ref + ABS_TOL / inst.n
+    value = value_at(*program, res.a)
+    band = REL_TOL * reference + ABS_TOL / inst.n
     outcome = "certified_ok"
-    if value > ref + band:
+    if value > reference + band:
         outcome = "certified_worse"
-    elif value < ref - band:
+    elif value < reference - band:
         outcome = "certified_better"
     return dict(
-        out, outcome=outcome, objective=value, reference=ref, gap=float(res.residual),
-        phase=res.phase, reported=float(res.objective),
+        out, outcome=outcome, objective=value, gap=float(res.residual), phase=res.phase,
+        reported=float(res.objective),
     )  # fmt: skip
