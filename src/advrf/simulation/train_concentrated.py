@@ -223,22 +223,18 @@ def _solve(phi, y, m, eps, c, omega, start, solver, tol, min_steps) -> TrainingR
     result, _ = _newton(program, eps, start, tol, min_steps)
     if result.converged:
         return result
-    return _continuation(program, eps, tol, result.iterations)
+    return _continuation(program, eps, tol, result)
 
 
-def _continuation(program: Program, eps: float, tol: float, spent: int) -> TrainingResult:
+def _continuation(program: Program, eps: float, tol: float, cold: TrainingResult) -> TrainingResult:
     """Fallback: follow the solution path eps' = t eps, t -> 1, warm-starting each Newton solve.
 
-    Used when Newton from the cold start stalls (its merit can have a valley at kappa -> inf,
-    delta -> 0 leading towards the trivial phase). The step in t doubles after a success and
-    halves after a failure.
+    Used when Newton from the cold start stalls (`cold`: its result; its merit can have a valley
+    at kappa -> inf, delta -> 0 leading towards the trivial phase). The step in t doubles after a
+    success and halves after a failure.
     """
     solver = program.solver
-    t, state, iterations = solver.continuation_start, None, spent
-    result = TrainingResult(
-        a=np.zeros(program.phi.shape[1]), objective=np.inf, iterations=0, converged=False,
-        residual=np.inf, phase="nontrivial", variant="concentrated",
-    )  # fmt: skip
+    t, state, iterations, result = solver.continuation_start, None, cold.iterations, cold
     while state is None and t >= solver.continuation_min_step:
         result, final = _newton(program, t * eps, _initial_state(program, t * eps), tol)
         iterations += result.iterations
