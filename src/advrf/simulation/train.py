@@ -16,8 +16,6 @@ The solver's tolerances and caps are an `advrf.settings.SolverSettings`.
 
 from __future__ import annotations
 
-import numpy as np
-
 from advrf.settings import VARIANTS, SolverSettings, check_choice
 from advrf.simulation._linalg import m_operator
 from advrf.simulation.result import NewtonState, TrainingError, TrainingResult
@@ -65,18 +63,14 @@ def _train(instance, variant, eps, lam, raise_on_failure, solver) -> TrainingRes
     mom = problem.moments
     c = problem.psi1 * lam
     try:
-        with np.errstate(over="raise", invalid="ignore", divide="ignore"):
-            mop = m_operator(instance.theta, mom.mu1, mom.nu2, instance.n)
-            if variant == "concentrated":
-                result = solve_concentrated(
-                    instance.phi, instance.y, mop, eps=eps, c=c, solver=solver
-                )
-            else:
-                sprime = problem.activation.derivative(instance.preactivations(instance.x))
-                result = solve_exact(
-                    instance.phi, instance.y, instance.theta, sprime, mop, eps=eps, c=c,
-                    solver=solver,
-                )  # fmt: skip
+        mop = m_operator(instance.theta, mom.mu1, mom.nu2, instance.n)
+        if variant == "concentrated":
+            result = solve_concentrated(instance.phi, instance.y, mop, eps=eps, c=c, solver=solver)
+        else:
+            sprime = problem.activation.derivative(instance.preactivations(instance.x))
+            result = solve_exact(
+                instance.phi, instance.y, instance.theta, sprime, mop, eps=eps, c=c, solver=solver
+            )
     except (ValueError, ArithmeticError) as error:  # LinAlgError, NaN in LAPACK, overflow
         raise TrainingError(
             f"training failed: {describe_point(instance, variant, eps, lam)}: "
