@@ -6,10 +6,11 @@
 Each case (`advrf.simulation.reference_cvx.fuzz_case`: d in 1..40, N < n or N > n, lam = 0 or
 > 0, eps from 0 to 2 eps_c, six activations) is trained with both variants (2 solves per case)
 and judged by `reference_cvx.judge`. --reuse takes the cvxpy values of an earlier run's --out
-file (same --seed) instead of solving again. Prints the counts per outcome, overall and per d
-range, and every solve that is neither certified_ok nor a TrainingError naming its point.
---reference loads the reference module from a file, to judge another checkout of advrf
-(PYTHONPATH pointing to its src) with the same cases: docs/validation.md "before and after".
+file (same --seed) instead of solving again, where the case's eps is the same. Prints the counts
+per outcome, overall and per d range, and every solve that is neither certified_ok nor a
+TrainingError naming its point. --reference loads the reference module from a file, to judge
+another checkout of advrf (PYTHONPATH pointing to its src) with the same cases:
+docs/validation.md "before and after".
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def main() -> None:
             for line in f:
                 row = json.loads(line)
                 if row.get("reference") is not None:
-                    stored[(row["index"], row["variant"])] = row["reference"]
+                    stored[(row["index"], row["variant"])] = (row["eps"], row["reference"])
     rng = np.random.default_rng(args.seed)
     counts: Counter = Counter()
     start = time.perf_counter()

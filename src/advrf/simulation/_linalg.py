@@ -100,6 +100,14 @@ class SpectralM:
         smallest = self.nu2 + (float(self.m.min()) if self.full_rank and self.m.size else 0.0)
         return smallest <= RANK_TOL * largest
 
+    def pinv(self, v: np.ndarray) -> np.ndarray:
+        """M^+ v on the numerically nonsingular eigenspaces (eigenvalue > RANK_TOL * largest):
+        for a singular M (`is_singular(0)`), the component of v outside them is dropped."""
+        values = self.nu2 + self.m
+        keep = values > RANK_TOL * (float(values.max()) if values.size else 0.0)
+        u = self.u[:, keep]
+        return u @ ((u.T @ v) / values[keep])
+
     def kinv(self, kappa: float, c: float, v: np.ndarray) -> np.ndarray:
         """(kappa M + c I)^{-1} v."""
         alpha0 = kappa * self.nu2 + c

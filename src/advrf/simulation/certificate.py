@@ -85,7 +85,8 @@ def concentrated_gap(phi, y, mop, c, eps, omega, a, u, known=None) -> tuple[floa
 
     (for c = 0 the constraint Phi^T xi = M^{1/2} eta). The candidate is xi = 2u, then either
     (i) w = max(|xi|, 2 delta omega / n), M^{1/2} eta = eps (omega^T w) M a / s, or (ii) eta =
-    M^{1/2} v, v = M^{-1} Phi^T xi as solved (||eta||^2 = v^T M v, defect Phi^T xi - M v), with w
+    M^{1/2} v, v = M^{-1} Phi^T xi as solved, M^+ for a singular M (||eta||^2 = v^T M v, defect
+    Phi^T xi - M v), with w
     water-filled to feasibility (the only choice when c = 0); each is rescaled optimally (the dual
     is tA - t^2 B along a ray), its defect charged (module docstring), the larger value kept.
     known: optional (y - Phi a, M a, Phi^T u, M^{-1} Phi^T u or None) already computed by the
@@ -106,8 +107,11 @@ def concentrated_gap(phi, y, mop, c, eps, omega, a, u, known=None) -> tuple[floa
         w = np.maximum(np.abs(xi), 2.0 * eps * s * omega / n)
         g = phit_xi - (eps * (omega @ w) / s) * ma if s > 0.0 else phit_xi
         best = max(best, _ray_value(big_a, 0.25 * n * (w @ w), g, c, 0.0))
-    if eps > 0.0 and not mop.is_singular(0.0):
-        v = mop.kinv(1.0, 0.0, phit_xi) if minv_phit_u is None else 2.0 * minv_phit_u
+    if eps > 0.0:
+        if mop.is_singular(0.0):  # only a SpectralM can say so: v = M^+ Phi^T xi
+            v = mop.pinv(phit_xi)
+        else:
+            v = mop.kinv(1.0, 0.0, phit_xi) if minv_phit_u is None else 2.0 * minv_phit_u
         defect = phit_xi - mop.apply(v)
         if _admissible(defect, phit_xi, c):
             rho = float(np.sqrt(max(v @ (phit_xi - defect), 0.0)))

@@ -102,7 +102,7 @@ def fuzz_case(rng: np.random.Generator, index: int) -> dict:
     )
 
 
-def judge(case: dict, variant: str, reference: float | None = None) -> dict:
+def judge(case: dict, variant: str, stored: tuple[float, float] | None = None) -> dict:
     """Train the case with `advrf.simulation.train` and compare with the reference.
 
     outcome: "certified_ok" (|P - P_ref| <= REL_TOL P_ref + ABS_TOL / n, P = the program's value
@@ -110,7 +110,8 @@ def judge(case: dict, variant: str, reference: float | None = None) -> dict:
     certificate), "certified_better" (P below it: cvxpy short of the optimum), "training_error"
     (TrainingError, whose message must name the point), "other_error" (any other exception),
     or "reference_failed" (cvxpy did not solve). P_ref is computed for every solve (reported as
-    `reference`) unless given (a value stored by an earlier run on the same case).
+    `reference`) unless `stored` = (eps, P_ref) of an earlier run holds it for the same eps
+    (eps = eps_ratio eps_c depends on the version's critical_eps).
     """
     problem = Problem(
         psi1=case["psi1"], psi2=case["psi2"], eps=1.0, lam=case["lam"],
@@ -127,6 +128,7 @@ def judge(case: dict, variant: str, reference: float | None = None) -> dict:
         program = (inst.phi, inst.y, inst.theta, sprime, eps, c)
         solve, value_at = exact, objective_exact
     out = dict(case, variant=variant, eps=eps, n=inst.n, big_n=inst.big_n)
+    reference = stored[1] if stored is not None and stored[0] == eps else None
     if reference is None:
         try:
             reference = value_at(*program, solve(*program)[1])

@@ -62,7 +62,9 @@ def critical_eps(
     denom = float(np.abs(y) @ omega)
     if denom == 0.0:
         return 0.0
-    return float(np.sqrt(max(b @ mop.kinv(1.0, 0.0, b), 0.0)) / denom)
+    # a singular M (the linear activation with N > d): M^+, exact when Phi^T y is in its range
+    minv_b = mop.pinv(b) if mop.is_singular(0.0) else mop.kinv(1.0, 0.0, b)
+    return float(np.sqrt(max(b @ minv_b, 0.0)) / denom)
 
 
 def _soft(t: np.ndarray, thr: np.ndarray | float) -> np.ndarray:
