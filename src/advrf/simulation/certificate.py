@@ -116,8 +116,12 @@ def concentrated_gap(phi, y, mop, c, eps, omega, a, u, known=None) -> tuple[floa
         if _admissible(defect, phit_xi, c):
             rho = float(np.sqrt(max(v @ (phit_xi - defect), 0.0)))
             w = waterfill(np.abs(xi), omega, rho / eps)
-            radius = float(np.linalg.norm(a))
-            best = max(best, _ray_value(big_a, 0.25 * n * (w @ w), defect, c, radius))
+            total = float(omega @ w)
+            if 0.0 < total < rho / eps:  # feasibility as computed, not as intended
+                w = w * ((rho / eps) / total)
+            if total > 0.0 or rho == 0.0:
+                radius = float(np.linalg.norm(a))
+                best = max(best, _ray_value(big_a, 0.25 * n * (w @ w), defect, c, radius))
     if primal <= 0.0:
         return primal, 0.0
     return primal, (primal - best) / primal
