@@ -11,7 +11,7 @@ from advrf.simulation import reference_cvx
 
 pytest.importorskip("cvxpy")
 
-CASES = 150  # x 2 variants = 300 solves; fixed seed
+CASES = 250  # x 2 variants = 500 solves; fixed seed
 SEED = 20260
 # Clarabel's time grows with the exact program's size n d N; the default suite keeps the cases
 # under this size (d still spans 1..40; validation/fuzz_training.py has no cap).
