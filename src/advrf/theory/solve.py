@@ -69,6 +69,10 @@ INTERPOLATOR_LOG_RANGE = 40.0  # bracket of log delta / log rho in the interpola
 Z_INTERPOLATING = 12.0
 
 Phase = Literal["trivial", "nontrivial"]
+# Which case of the module docstring produced a result: 1 "trivial", 2 "min_norm",
+# 3 "exact_recovery", 4 "min_M_norm", 5 "adversarial" (eps > 0) or "ridge" (eps = 0).
+Regime = Literal["trivial", "min_norm", "exact_recovery", "min_M_norm", "adversarial", "ridge"]
+REGIMES: tuple[str, ...] = Regime.__args__  # type: ignore[attr-defined]
 
 
 class TheoryError(ValueError):
@@ -79,10 +83,10 @@ class TheoryError(ValueError):
 class TheoryResult:
     """The asymptotic errors and order parameters of one Problem.
 
-    Internal state: gam, Q, s (the unknowns; 0 where they do not apply), regime (which case of
-    the module docstring produced the point: "trivial", "adversarial", "ridge", "min_norm",
-    "min_M_norm", "exact_recovery") and inertia (positive, negative eigenvalue counts of the
-    saddle Hessian, or None when there is no saddle to check).
+    `regime` (also in `to_dict`): which case of the module docstring produced the point
+    ("trivial", "min_norm", "exact_recovery", "min_M_norm", "adversarial", "ridge").
+    Internal state: gam, Q, s (the unknowns; 0 where they do not apply) and inertia (positive,
+    negative eigenvalue counts of the saddle Hessian, or None when there is no saddle to check).
     """
 
     problem: Problem
@@ -101,7 +105,7 @@ class TheoryResult:
     gam: float = field(default=0.0, repr=False)
     Q: float = field(default=0.0, repr=False)
     s: float = field(default=0.0, repr=False)
-    regime: str = field(default="adversarial", repr=False)
+    regime: Regime = field(default="adversarial", repr=False)
     inertia: tuple[int, int] | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, float | str | bool | int]:
@@ -119,7 +123,50 @@ class TheoryResult:
             "converged": self.converged,
             "iterations": self.iterations,
             "residual": self.residual,
+            "regime": self.regime,
         }
+
+    @classmethod
+    def build(
+        cls,
+        problem: Problem,
+        *,
+        regime: Regime,
+        Q: float,  # noqa: N803
+        s: float,
+        train_objective: float,
+        norm_a2: float,
+        norm_w2: float,
+        beta_w: float,
+        grad_norm2: float,
+        eps_c: float,
+        iterations: int = 0,
+        residual: float = 0.0,
+        gam: float = 0.0,
+        inertia: tuple[int, int] | None = None,
+    ) -> TheoryResult:
+        """The one constructor: standard_error = Q, robust_error from (Q, s, eps_test) (spec 3.4),
+        phase "trivial" exactly for the trivial regime. Every result is converged."""
+        return cls(
+            problem=problem,
+            robust_error=robust_error(Q, s, problem.eps_test),
+            standard_error=Q,
+            train_objective=train_objective,
+            norm_a2=norm_a2,
+            norm_w2=norm_w2,
+            beta_w=beta_w,
+            grad_norm2=grad_norm2,
+            eps_c=eps_c,
+            phase="trivial" if regime == "trivial" else "nontrivial",
+            converged=True,
+            iterations=iterations,
+            residual=residual,
+            gam=gam,
+            Q=Q,
+            s=s,
+            regime=regime,
+            inertia=inertia,
+        )
 
 
 @dataclass(frozen=True)
@@ -213,22 +260,17 @@ def robust_error(Q: float, s: float, eps_test: float) -> float:  # noqa: N803
 
 def _trivial(problem: Problem, eps_c: float) -> TheoryResult:
     q0 = problem.null_risk
-    return TheoryResult(
-        problem=problem,
-        robust_error=q0,
-        standard_error=q0,
+    return TheoryResult.build(
+        problem,
+        regime="trivial",
+        Q=q0,
+        s=0.0,
         train_objective=q0,  # (1/n) sum y_i^2 with a = 0
         norm_a2=0.0,
         norm_w2=0.0,
         beta_w=0.0,
         grad_norm2=0.0,
         eps_c=eps_c,
-        phase="trivial",
-        converged=True,
-        iterations=0,
-        residual=0.0,
-        Q=q0,
-        regime="trivial",
     )
 
 
@@ -350,24 +392,20 @@ def _result_from_root(
             iterations,
         )
     op = order_parameters(co, lt.th1, lt.b2, ev.a1, ev.a0)
-    return TheoryResult(
-        problem=problem,
-        robust_error=robust_error(Q, s, problem.eps_test),
-        standard_error=Q,
+    return TheoryResult.build(
+        problem,
+        regime="adversarial" if co.eps > 0.0 else "ridge",
+        Q=Q,
+        s=s,
         train_objective=training_loss(gam, Q, s, co.eps) + co.psi1 * co.lam * op.norm_a2,
         norm_a2=op.norm_a2,
         norm_w2=op.norm_w2,
         beta_w=op.beta_w,
         grad_norm2=s * s,
         eps_c=eps_c,
-        phase="nontrivial",
-        converged=True,
         iterations=iterations,
         residual=root.residual,
         gam=gam,
-        Q=Q,
-        s=s,
-        regime="adversarial" if co.eps > 0.0 else "ridge",
         inertia=inertia,
     )
 
@@ -449,24 +487,19 @@ def _interpolator_result(
     problem: Problem, co: Coefficients, lim: _Interpolator, norm: str, train_objective: float
 ) -> TheoryResult:
     s = math.sqrt(lim.order.grad_norm2)
-    return TheoryResult(
-        problem=problem,
-        robust_error=robust_error(lim.Q, s, problem.eps_test),
-        standard_error=lim.Q,
+    return TheoryResult.build(
+        problem,
+        regime="min_norm" if norm == "norm" else "min_M_norm",
+        Q=lim.Q,
+        s=s,
         train_objective=train_objective,
         norm_a2=lim.order.norm_a2,
         norm_w2=lim.order.norm_w2,
         beta_w=lim.order.beta_w,
         grad_norm2=lim.order.grad_norm2,
         eps_c=co.eps_c(),
-        phase="nontrivial",
-        converged=True,
-        iterations=0,
         residual=lim.residual,
         gam=_interpolating_gam(lim.t, problem.eps) if norm == "M" else 0.0,
-        Q=lim.Q,
-        s=s,
-        regime="min_norm" if norm == "norm" else "min_M_norm",
     )
 
 
@@ -506,22 +539,17 @@ def _exact_recovery(co: Coefficients, problem: Problem, eps_c: float) -> TheoryR
             return None
     f2 = co.signal**2
     norm_a2 = f2 / co.mu1sq * co.psi1 * base.h2  # w^T (F^T F)^-1 w, ||w||^2 = F1^2 / mu1^2
-    return TheoryResult(
-        problem=problem,
-        robust_error=robust_error(0.0, co.signal, problem.eps_test),
-        standard_error=0.0,
+    return TheoryResult.build(
+        problem,
+        regime="exact_recovery",
+        Q=0.0,
+        s=co.signal,
         train_objective=(co.eps * co.signal) ** 2 + co.psi1 * co.lam * norm_a2,
         norm_a2=norm_a2,
         norm_w2=f2 / co.mu1sq,
         beta_w=f2 / co.mu1,
         grad_norm2=f2,
         eps_c=eps_c,
-        phase="nontrivial",
-        converged=True,
-        iterations=0,
-        residual=0.0,
-        s=co.signal,
-        regime="exact_recovery",
     )
 
 
@@ -529,8 +557,19 @@ def solve(problem: Problem, start: TheoryResult | None = None) -> TheoryResult:
     """The asymptotic robust and standard errors of `problem` (module docstring).
 
     `start`: a previous result (e.g. the neighbouring point of a sweep) used as a warm start.
-    Raises TheoryError when no certified solution is found.
+    The warm-then-cold policy of advrf: when the warm-started solve fails (no convergence or no
+    certificate), the point is solved again cold, so a point's answer never depends on its
+    neighbour. Raises TheoryError (the cold failure) when no certified solution is found.
     """
+    if start is None:
+        return _solve(problem, None)
+    try:
+        return _solve(problem, start)
+    except TheoryError:
+        return _solve(problem, None)
+
+
+def _solve(problem: Problem, start: TheoryResult | None) -> TheoryResult:
     co = Coefficients.from_problem(problem)
     eps_c = co.eps_c()
     if co.eps > 0.0 and co.eps >= eps_c:
@@ -582,12 +621,27 @@ def solve(problem: Problem, start: TheoryResult | None = None) -> TheoryResult:
     return _result_from_root(problem, co, root, iterations, eps_c)
 
 
-def solve_curve(problems: Sequence[Problem]) -> list[TheoryResult]:
-    """`solve` along a sequence, each point warm-started from the previous one."""
-    results: list[TheoryResult] = []
+def solve_curve(
+    problems: Sequence[Problem], *, errors: Literal["raise", "return"] = "raise"
+) -> list[TheoryResult] | list[TheoryResult | TheoryError]:
+    """`solve` along a sequence, each point warm-started from the previous solved one.
+
+    errors="raise": the first TheoryError propagates. errors="return": a failed point is returned
+    as its TheoryError in place of its result and the curve goes on (the next point starts from
+    the last solved one).
+    """
+    if errors not in ("raise", "return"):
+        raise ValueError(f"errors must be 'raise' or 'return'; got {errors!r}")
+    results: list[Any] = []
     previous: TheoryResult | None = None
     for problem in problems:
-        previous = solve(problem, start=previous)
+        try:
+            previous = solve(problem, start=previous)
+        except TheoryError as error:
+            if errors == "raise":
+                raise
+            results.append(error)
+            continue
         results.append(previous)
     return results
 
