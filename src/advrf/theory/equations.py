@@ -133,9 +133,10 @@ class Coefficients:
         """eps_c = sqrt(pi / (2 Q0)) sqrt(P int l/m + Q0 p12 int k/m) (spec 3.5 and 7)."""
         sp = self.spectrum
         a1, a0 = self.mu1sq, self.nu2
-        total = self.Q0 * self.p12 * sp.integrate(self.k, a1, a0, 1)
+        base = basis(self.psi1, a0 / a1, with_atom=self.mustar2 > 0.0) if a1 > 0.0 else None
+        total = self.Q0 * self.p12 * sp.integrate_with_derivatives(self.k, a1, a0, 1, base)[0]
         if self.mu1sq > 0.0:
-            total += self.P * sp.integrate(L, a1, a0, 1)
+            total += self.P * sp.integrate_with_derivatives(L, a1, a0, 1, base)[0]
         return math.sqrt(math.pi / (2.0 * self.Q0) * total)
 
 
@@ -226,9 +227,88 @@ def loss_terms(gam: float, Q: float, s: float, eps: float) -> LossTerms:  # noqa
     return LossTerms(th1, th2, b2, dth1, dth2, db2, p_in, p_out, z)
 
 
+# One integral of the regulariser side with its derivatives: (I, dI/dth1, dI/dth2).
+Triple = tuple[float, float, float]
+ZERO3: Triple = (0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class Integrals:
+    """The MP integrals of the equations at A = a1 l + a0, each as (I, dI/dth1, dI/dth2):
+
+    g = int k/A, q1 = int l/A, q2 = int l k/A^2, q3 = int k^2/A^2, s1 = int l m/A^2,
+    s2 = int k m/A^2 (q1, q2, s1 are 0 when P = 0: they are only used multiplied by P).
+    """
+
+    g: Triple
+    q1: Triple
+    q2: Triple
+    q3: Triple
+    s1: Triple
+    s2: Triple
+
+
+def integrals(co: Coefficients, a1: float, a0: float) -> Integrals:
+    """All integrals of `residual` from one `basis` call (section 5 of docs/theory.md).
+
+    With x = a0 / a1 and F_p(x) = int poly / (l + x)^p: I = a1^-p F_p, dI/da0 = a1^(-p-1) F_p',
+    dI/da1 = -a1^(-p-1) (p F_p + x F_p'); a1 = mu1^2 (th1 + th2), a0 = 2 psi1 lam + th1 mu_star^2
+    + th2 nu^2 give dI/dth1 = mu1^2 dI/da1 + mu_star^2 dI/da0, dI/dth2 = mu1^2 dI/da1 + nu^2 dI/da0.
+    """
+    m1s, ms, nu2 = co.mu1sq, co.mustar2, co.nu2
+    with_p = co.P > 0.0
+    if a1 == 0.0:  # constant A (mu1 = 0): moment formulas
+        sp = co.spectrum
+
+        def moment(poly: Poly, power: int) -> Triple:
+            value, d1, d0 = sp.integrate_with_derivatives(poly, a1, a0, power)
+            return value, m1s * d1 + ms * d0, m1s * d1 + nu2 * d0
+
+        return Integrals(
+            moment(co.k, 1),
+            moment(L, 1) if with_p else ZERO3,
+            moment(co.lk, 2) if with_p else ZERO3,
+            moment(co.kk, 2),
+            moment(co.lm, 2) if with_p else ZERO3,
+            moment(co.km, 2),
+        )
+    b = basis(co.psi1, a0 / a1, with_atom=ms > 0.0)
+    x = b.x
+    inv1 = 1.0 / a1
+    inv2 = inv1 * inv1
+    inv3 = inv2 * inv1
+
+    def power1(c0: float, c1: float, c2: float) -> Triple:
+        f = c1 * b.h1 + c2 * b.t1
+        df = -(c1 * b.h2 + c2 * b.t2)
+        if c0 != 0.0:
+            f += c0 * b.m1
+            df -= c0 * b.m2
+        da1, da0 = -inv2 * (f + x * df), inv2 * df
+        return inv1 * f, m1s * da1 + ms * da0, m1s * da1 + nu2 * da0
+
+    def power2(c0: float, c1: float, c2: float) -> Triple:
+        f = c1 * b.h2 + c2 * b.t2
+        df = -2.0 * (c1 * b.h3 + c2 * b.t3)
+        if c0 != 0.0:
+            f += c0 * b.m2
+            df -= 2.0 * c0 * b.m3
+        da1, da0 = -inv3 * (2.0 * f + x * df), inv3 * df
+        return inv2 * f, m1s * da1 + ms * da0, m1s * da1 + nu2 * da0
+
+    return Integrals(
+        power1(ms, m1s, 0.0),
+        power1(0.0, 1.0, 0.0) if with_p else ZERO3,
+        power2(0.0, ms, m1s) if with_p else ZERO3,
+        power2(ms * ms, 2.0 * m1s * ms, m1s * m1s),
+        power2(0.0, nu2, m1s) if with_p else ZERO3,
+        power2(ms * nu2, m1s * (ms + nu2), m1s * m1s),
+    )
+
+
 @dataclass(frozen=True)
 class Evaluation:
-    """Residual F(u), Jacobian dF/du, and what the outputs need, at one point u."""
+    """Residual F(u), Jacobian dF/du, and what the outputs and the Hessian need, at one point u."""
 
     F: tuple[float, float, float]
     J: tuple[tuple[float, float, float], ...]
@@ -238,71 +318,56 @@ class Evaluation:
     loss: LossTerms
     a1: float
     a0: float
+    integrals: Integrals
 
 
 def residual(co: Coefficients, u: tuple[float, float, float]) -> Evaluation:
     """F(u) and its Jacobian for u = (log gam, log Q, log s) (module docstring equations)."""
     gam, Q, s = math.exp(u[0]), math.exp(u[1]), math.exp(u[2])  # noqa: N806
     lt = loss_terms(gam, Q, s, co.eps)
-    a1, a0 = co.precision(lt.th1, lt.th2)
-    sp = co.spectrum
-    base = _basis(co, a1, a0)
+    th1, th2, b2 = lt.th1, lt.th2, lt.b2
+    a1, a0 = co.precision(th1, th2)
+    ints = integrals(co, a1, a0)
     P, p12 = co.P, co.p12  # noqa: N806
+    t1, t2, db2 = lt.dth1, lt.dth2, lt.db2  # d(th1, th2, b2)/du
 
-    def integral(poly: Poly, power: int) -> tuple[float, float, float]:
-        value, d1, d0 = sp.integrate_with_derivatives(poly, a1, a0, power, base)
-        # derivatives with respect to th1 and th2
-        return value, co.mu1sq * d1 + co.mustar2 * d0, co.mu1sq * d1 + co.nu2 * d0
-
-    g = integral(co.k, 1)
-    th1, b2 = lt.th1, lt.b2
-
-    def total(part: tuple[float, float, float], j: int) -> float:
-        # d(integral)/du_j through th1 and th2
-        return part[1] * lt.dth1[j] + part[2] * lt.dth2[j]
-
-    rows = []
+    g = ints.g
     F1 = math.log(gam) - math.log(p12 * g[0])  # noqa: N806
-    rows.append(tuple((1.0 if j == 0 else 0.0) - total(g, j) / g[0] for j in range(3)))
-
-    if P > 0.0:
-        q1 = integral(L, 1)
-        q2 = integral(co.lk, 2)
-    else:
-        q1 = q2 = (0.0, 0.0, 0.0)
-    q3 = integral(co.kk, 2)
+    gi = 1.0 / g[0]
+    row1 = (
+        1.0 - (g[1] * t1[0] + g[2] * t2[0]) * gi,
+        -(g[1] * t1[1] + g[2] * t2[1]) * gi,
+        -(g[1] * t1[2] + g[2] * t2[2]) * gi,
+    )
+    q1, q2, q3 = ints.q1, ints.q2, ints.q3
     qf = co.Q0 - 2.0 * th1 * P * q1[0] + th1 * th1 * P * q2[0] + b2 * p12 * q3[0]
     if not qf > 0.0:
         raise FloatingPointError("Q equation left its domain (Q <= 0)")
     F2 = math.log(Q) - math.log(qf)  # noqa: N806
-    row = []
-    for j in range(3):
-        dqf = (
-            -2.0 * P * q1[0] * lt.dth1[j]
-            - 2.0 * th1 * P * total(q1, j)
-            + 2.0 * th1 * P * q2[0] * lt.dth1[j]
-            + th1 * th1 * P * total(q2, j)
-            + p12 * q3[0] * lt.db2[j]
-            + b2 * p12 * total(q3, j)
-        )
-        row.append((1.0 if j == 1 else 0.0) - dqf / qf)
-    rows.append(tuple(row))
-
-    s1 = integral(co.lm, 2) if P > 0.0 else (0.0, 0.0, 0.0)
-    s2 = integral(co.km, 2)
+    # d qf / d th1 (explicit and through A), d qf / d th2 (through A), d qf / d b2
+    dq_th1 = P * (-2.0 * q1[0] - 2.0 * th1 * q1[1] + 2.0 * th1 * q2[0] + th1 * th1 * q2[1])
+    dq_th1 += b2 * p12 * q3[1]
+    dq_th2 = P * (-2.0 * th1 * q1[2] + th1 * th1 * q2[2]) + b2 * p12 * q3[2]
+    dq_b2 = p12 * q3[0]
+    qi = 1.0 / qf
+    row2 = (
+        -(dq_th1 * t1[0] + dq_th2 * t2[0] + dq_b2 * db2[0]) * qi,
+        1.0 - (dq_th1 * t1[1] + dq_th2 * t2[1] + dq_b2 * db2[1]) * qi,
+        -(dq_th1 * t1[2] + dq_th2 * t2[2] + dq_b2 * db2[2]) * qi,
+    )
+    s1, s2 = ints.s1, ints.s2
     sf = th1 * th1 * P * s1[0] + b2 * p12 * s2[0]
     F3 = 2.0 * math.log(s) - math.log(sf)  # noqa: N806
-    row = []
-    for j in range(3):
-        dsf = (
-            2.0 * th1 * P * s1[0] * lt.dth1[j]
-            + th1 * th1 * P * total(s1, j)
-            + p12 * s2[0] * lt.db2[j]
-            + b2 * p12 * total(s2, j)
-        )
-        row.append((2.0 if j == 2 else 0.0) - dsf / sf)
-    rows.append(tuple(row))
-    return Evaluation((F1, F2, F3), tuple(rows), gam, Q, s, lt, a1, a0)
+    ds_th1 = P * (2.0 * th1 * s1[0] + th1 * th1 * s1[1]) + b2 * p12 * s2[1]
+    ds_th2 = P * th1 * th1 * s1[2] + b2 * p12 * s2[2]
+    ds_b2 = p12 * s2[0]
+    si = 1.0 / sf
+    row3 = (
+        -(ds_th1 * t1[0] + ds_th2 * t2[0] + ds_b2 * db2[0]) * si,
+        -(ds_th1 * t1[1] + ds_th2 * t2[1] + ds_b2 * db2[1]) * si,
+        2.0 - (ds_th1 * t1[2] + ds_th2 * t2[2] + ds_b2 * db2[2]) * si,
+    )
+    return Evaluation((F1, F2, F3), (row1, row2, row3), gam, Q, s, lt, a1, a0, ints)
 
 
 def _basis(co: Coefficients, a1: float, a0: float) -> Basis | None:
@@ -424,3 +489,72 @@ def saddle_gradient(co: Coefficients, v: tuple[float, ...]) -> tuple[float, ...]
         0.5 * (q_rhs - Q),
         0.5 * (s_rhs - s * s),
     )
+
+
+def saddle_hessian(
+    co: Coefficients,
+    v: tuple[float, ...],
+    lt: LossTerms | None = None,
+    ints: Integrals | None = None,
+) -> list[list[float]]:
+    """Hessian of `saddle_value` in the logarithms of v = (Q, s, gam, b2, th1, th2), analytic:
+
+    H[i][j] = v_i v_j d^2 psi / dv_i dv_j = v_i d g_i / d log v_j (g = `saddle_gradient`), from
+    the log-derivatives of th1, th2, b2 (`loss_terms`) on the loss side and the th1, th2
+    derivatives of the MP integrals (`integrals`) on the regulariser side. `lt` and `ints` may be
+    passed when already computed at v (the last Newton evaluation). Symmetrised, as psi's
+    Hessian is.
+    """
+    Q, s, gam, b2, th1, th2 = v  # noqa: N806
+    if lt is None:
+        lt = loss_terms(gam, Q, s, co.eps)
+    if ints is None:
+        ints = integrals(co, *co.precision(th1, th2))
+    P, p12 = co.P, co.p12  # noqa: N806
+    # loss-side derivatives in (log Q, log s, log gam) order
+    d1 = (lt.dth1[1], lt.dth1[2], lt.dth1[0])
+    d2 = (lt.dth2[1], lt.dth2[2], lt.dth2[0])
+    db = (lt.db2[1], lt.db2[2], lt.db2[0])
+    g, q1, q2, q3, s1, s2 = ints.g, ints.q1, ints.q2, ints.q3, ints.s1, ints.s2
+    # d Q_rhs / d th1, th2 and d s2_rhs / d th1, th2 (Q_rhs, s2_rhs: right sides of (E2), (E3))
+    dq1 = b2 * p12 * q3[1] + P * (-2.0 * q1[0] - 2.0 * th1 * q1[1] + 2.0 * th1 * q2[0])
+    dq1 += P * th1 * th1 * q2[1]
+    dq2 = b2 * p12 * q3[2] + P * (-2.0 * th1 * q1[2] + th1 * th1 * q2[2])
+    ds1 = b2 * p12 * s2[1] + P * (2.0 * th1 * s1[0] + th1 * th1 * s1[1])
+    ds2 = b2 * p12 * s2[2] + P * th1 * th1 * s1[2]
+    h = [
+        # Q: g = (th1_loss - th1) / 2
+        [0.5 * Q * d1[0], 0.5 * Q * d1[1], 0.5 * Q * d1[2], 0.0, -0.5 * Q * th1, 0.0],
+        # s: g = s (th2_loss - th2)
+        [
+            s * s * d2[0],
+            s * s * (lt.th2 - th2 + d2[1]),
+            s * s * d2[2],
+            0.0,
+            0.0,
+            -s * s * th2,
+        ],
+        # gam: g = (b2 - b2_loss) / 2
+        [-0.5 * gam * db[0], -0.5 * gam * db[1], -0.5 * gam * db[2], 0.5 * gam * b2, 0.0, 0.0],
+        # b2: g = (gam - p12 int k/A) / 2
+        [0.0, 0.0, 0.5 * b2 * gam, 0.0, -0.5 * b2 * p12 * g[1] * th1, -0.5 * b2 * p12 * g[2] * th2],
+        # th1: g = (Q_rhs - Q) / 2
+        [
+            -0.5 * th1 * Q,
+            0.0,
+            0.0,
+            0.5 * th1 * b2 * p12 * q3[0],
+            0.5 * th1 * th1 * dq1,
+            0.5 * th1 * th2 * dq2,
+        ],  # fmt: skip
+        # th2: g = (s2_rhs - s^2) / 2
+        [
+            0.0,
+            -th2 * s * s,
+            0.0,
+            0.5 * th2 * b2 * p12 * s2[0],
+            0.5 * th2 * th1 * ds1,
+            0.5 * th2 * th2 * ds2,
+        ],  # fmt: skip
+    ]
+    return [[0.5 * (h[i][j] + h[j][i]) for j in range(6)] for i in range(6)]

@@ -16,8 +16,8 @@ Cases, checked in this order (docs/theory.md, sections 7, 8 and 11):
    in lam from a heavily regularised problem (the solution is unique and continuous in lam).
 
 Every Newton point is certified: residual below NEWTON_TOL, a forward error bound of the errors
-below ERROR_BOUND_MAX, and a Hessian of the scalar saddle function with the inertia of a min-max
-saddle (`saddle_inertia`). Anything else raises TheoryError.
+below ERROR_BOUND_MAX, and the analytic Hessian of the scalar saddle function with the inertia
+of a min-max saddle (`saddle_inertia`). Anything else raises TheoryError.
 """
 
 from __future__ import annotations
@@ -34,11 +34,13 @@ from advrf.problem import Problem
 from advrf.theory.equations import (
     Coefficients,
     Evaluation,
+    Integrals,
     L,
+    LossTerms,
     loss_terms,
     order_parameters,
     residual,
-    saddle_gradient,
+    saddle_hessian,
     training_loss,
 )
 from advrf.theory.spectrum import basis
@@ -53,8 +55,9 @@ CONTINUATION_LAM_START = 1e4  # heavily regularised starting point of the lam co
 CONTINUATION_LAM_FLOOR = 1e-14  # below this, the continuation jumps to lam = 0
 CONTINUATION_FACTOR = 10.0  # initial ratio between successive lam of the continuation
 CONTINUATION_MIN_FACTOR = 1.05  # give up when the adaptive ratio falls below this
-HESSIAN_STEP = 1e-5  # relative finite-difference step of the saddle Hessian
 HESSIAN_TINY = 1e-280  # a Hessian row below this (e.g. eps^2 s^2 underflowing) has decoupled
+FREE_ALL = [0, 1, 2, 3, 4, 5]  # (Q, s, gam, b2, th1, th2)
+FREE_EPS0 = [0, 2, 3, 4]  # eps = 0: s and th2 drop out
 ROOT_TOL = 1e-15  # relative tolerance of the scalar roots of the interpolation limits
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 SQRT_2 = math.sqrt(2.0)
@@ -181,6 +184,31 @@ class RootResult:
     last: Any = None  # what `fun` returned at x
 
 
+def linear_solve(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[float]:
+    """x with a x = b, Gaussian elimination with partial pivoting (pure Python: the systems
+    here are 3 x 3, where numpy's call overhead dominates). Raises ArithmeticError when a is
+    singular (a zero pivot) or not finite."""
+    n = len(b)
+    rows = [[float(v) for v in a[i]] + [float(b[i])] for i in range(n)]
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(rows[r][col]))
+        if not (rows[pivot][col] != 0.0 and math.isfinite(rows[pivot][col])):
+            raise ArithmeticError("singular matrix")
+        rows[col], rows[pivot] = rows[pivot], rows[col]
+        head = rows[col]
+        for r in range(col + 1, n):
+            factor = rows[r][col] / head[col]
+            if factor != 0.0:
+                row = rows[r]
+                for k in range(col, n + 1):
+                    row[k] -= factor * head[k]
+    x = [0.0] * n
+    for i in range(n - 1, -1, -1):
+        row = rows[i]
+        x[i] = (row[n] - sum(row[k] * x[k] for k in range(i + 1, n))) / row[i]
+    return x
+
+
 def newton(
     fun: Callable[[tuple[float, ...]], Any],
     x0: Sequence[float],
@@ -196,46 +224,48 @@ def newton(
     trial. Steps are capped at `max_step` in the max norm and backtracked until the merit
     |F|^2 / 2 decreases (Armijo).
     """
-    x = np.asarray(x0, dtype=float)
+    x = tuple(float(v) for v in x0)
     try:
-        ev = fun(tuple(x))
+        ev = fun(x)
     except (ArithmeticError, ValueError) as error:
-        return RootResult(tuple(x), 0, math.inf, False, f"start outside the domain: {error}")
-    f = np.asarray(ev.F)
-    merit = float(f @ f)
+        return RootResult(x, 0, math.inf, False, f"start outside the domain: {error}")
+    f = ev.F
+    merit = sum(v * v for v in f)
+    res = math.inf
     for it in range(max_iter + 1):
-        res = float(np.max(np.abs(f)))
+        res = max(abs(v) for v in f)
         if not math.isfinite(res):
-            return RootResult(tuple(x), it, math.inf, False, "non-finite residual", ev)
+            return RootResult(x, it, math.inf, False, "non-finite residual", ev)
         if res < tol:
-            return RootResult(tuple(x), it, res, True, "converged", ev)
+            return RootResult(x, it, res, True, "converged", ev)
         if it == max_iter:
             break
         try:
-            step = -np.linalg.solve(np.asarray(ev.J), f)
-        except np.linalg.LinAlgError:
-            return RootResult(tuple(x), it, res, False, "singular Jacobian", ev)
-        size = float(np.max(np.abs(step)))
+            step = [-v for v in linear_solve(ev.J, f)]
+        except ArithmeticError:
+            return RootResult(x, it, res, False, "singular Jacobian", ev)
+        size = max(abs(v) for v in step)
         if not math.isfinite(size):
-            return RootResult(tuple(x), it, res, False, "singular Jacobian", ev)
+            return RootResult(x, it, res, False, "singular Jacobian", ev)
         if size > max_step:
-            step *= max_step / size
+            step = [v * (max_step / size) for v in step]
         t = 1.0
         while True:
+            candidate = tuple(xi + t * si for xi, si in zip(x, step, strict=True))
             try:
-                trial = fun(tuple(x + t * step))
-                f_trial = np.asarray(trial.F)
-                merit_trial = float(f_trial @ f_trial)
+                trial = fun(candidate)
+                f_trial = trial.F
+                merit_trial = sum(v * v for v in f_trial)
                 if math.isfinite(merit_trial) and merit_trial <= (1.0 - 2.0 * ARMIJO * t) * merit:
                     break
             except (ArithmeticError, ValueError):
                 pass
             t *= 0.5
             if t < LINE_SEARCH_MIN:
-                return RootResult(tuple(x), it, res, False, "line search failed", ev)
-        x = x + t * step
+                return RootResult(x, it, res, False, "line search failed", ev)
+        x = candidate
         ev, f, merit = trial, f_trial, merit_trial
-    return RootResult(tuple(x), max_iter, res, False, "iteration limit", ev)
+    return RootResult(x, max_iter, res, False, "iteration limit", ev)
 
 
 def _describe(problem: Problem) -> str:
@@ -317,35 +347,32 @@ def _continuation(problem: Problem) -> tuple[RootResult, int]:
     return root, total
 
 
-def saddle_inertia(co: Coefficients, v: Sequence[float]) -> tuple[int, int, int]:
+def saddle_inertia(
+    co: Coefficients,
+    v: Sequence[float],
+    lt: LossTerms | None = None,
+    ints: Integrals | None = None,
+) -> tuple[int, int, int]:
     """(#positive, #negative eigenvalues, #variables) of the Hessian of the saddle function at v.
 
-    v = (Q, s, gam, b2, th1, th2). The Hessian is taken in the logarithms of v (a congruence,
-    which keeps the inertia) by central differences of the analytic gradient `saddle_gradient`.
-    A saddle of min over (Q, s, gam) and max over (b2, th1, th2) has inertia (3, 3). At eps = 0,
-    s and th2 = 0 drop out (s no longer enters the loss): the expected inertia is (2, 2); the same
-    when eps is so small that the (s, th2) block underflows (it then decouples to rounding).
+    v = (Q, s, gam, b2, th1, th2). The Hessian is the analytic one in the logarithms of v
+    (`equations.saddle_hessian`; a congruence, which keeps the inertia). A saddle of min over
+    (Q, s, gam) and max over (b2, th1, th2) has inertia (3, 3). At eps = 0, s and th2 drop out
+    (s no longer enters the loss): the expected inertia is (2, 2); the same when eps is so small
+    that the (s, th2) block underflows (it then decouples to rounding).
     """
-    v = np.asarray(v, dtype=float)
-    free = [0, 2, 3, 4] if co.eps == 0.0 else list(range(6))
-    hess = np.empty((len(free), len(free)))
+    full = saddle_hessian(co, tuple(float(x) for x in v), lt, ints)
+    free = FREE_EPS0 if co.eps == 0.0 else FREE_ALL
+    hess = [[full[i][j] for j in free] for i in free]
+    size = [max(abs(x) for x in row) for row in hess]
+    if len(free) == 6 and not all(HESSIAN_TINY < x < math.inf for x in size):
+        hess = [[full[i][j] for j in FREE_EPS0] for i in FREE_EPS0]
+        size = [size[i] for i in FREE_EPS0]
+    # Equilibrate (a diagonal congruence, inertia unchanged) so that blocks of very
+    # different scales (e.g. s and th2 when eps is small) are resolved.
     with np.errstate(all="ignore"):
-        for col, j in enumerate(free):
-            up, dn = v.copy(), v.copy()
-            up[j] *= math.exp(HESSIAN_STEP)
-            dn[j] *= math.exp(-HESSIAN_STEP)
-            g_up = np.asarray(saddle_gradient(co, tuple(up)))[free] * v[free]
-            g_dn = np.asarray(saddle_gradient(co, tuple(dn)))[free] * v[free]
-            hess[:, col] = (g_up - g_dn) / (2.0 * HESSIAN_STEP)
-        hess = 0.5 * (hess + hess.T)
-        size = np.max(np.abs(hess), axis=1)
-        if len(free) == 6 and not np.all((size > HESSIAN_TINY) & np.isfinite(size)):
-            keep = [0, 2, 3, 4]
-            hess, size = hess[np.ix_(keep, keep)], size[keep]
-        # Equilibrate (a diagonal congruence, inertia unchanged) so that blocks of very
-        # different scales (e.g. s and th2 when eps is small) are resolved.
-        scale = 1.0 / np.sqrt(size)
-        eig = np.linalg.eigvalsh(hess * np.outer(scale, scale))
+        scale = 1.0 / np.sqrt(np.array(size))
+        eig = np.linalg.eigvalsh(np.array(hess) * np.outer(scale, scale))
     return int(np.sum(eig > 0.0)), int(np.sum(eig < 0.0)), len(eig)
 
 
@@ -355,17 +382,31 @@ def _error_bound(ev: Evaluation, eps_test: float) -> float:
     du = J^-1 dF with |dF_i| <= RESIDUAL_ROUNDING; d log Q = du_1 and
     d log E_rob = (dE_rob/d log Q du_1 + dE_rob/d log s du_2) / E_rob.
     """
-    try:
-        inverse = np.linalg.inv(np.asarray(ev.J))
-    except np.linalg.LinAlgError:
+    inverse = _inverse3(ev.J)
+    if inverse is None:
         return math.inf
     Q, s = ev.Q, ev.s  # noqa: N806
     cross = 2.0 * SQRT_2_OVER_PI * eps_test * math.sqrt(Q) * s
     e_rob = Q + cross + (eps_test * s) ** 2
     d_log_q = (Q + 0.5 * cross) / e_rob  # d log E_rob / d log Q
     d_log_s = (cross + 2.0 * (eps_test * s) ** 2) / e_rob  # d log E_rob / d log s
-    rows = np.abs(inverse[1]), np.abs(d_log_q * inverse[1] + d_log_s * inverse[2])
-    return RESIDUAL_ROUNDING * float(max(np.sum(r) for r in rows))
+    row_q = sum(abs(x) for x in inverse[1])
+    row_e = sum(abs(d_log_q * x + d_log_s * y) for x, y in zip(inverse[1], inverse[2], strict=True))
+    return RESIDUAL_ROUNDING * max(row_q, row_e)
+
+
+def _inverse3(j: Sequence[Sequence[float]]) -> list[list[float]] | None:
+    """The inverse of a 3 x 3 matrix by cofactors (None when singular or not finite)."""
+    (a, b, c), (d, e, f), (g, h, i) = j
+    co = [
+        [e * i - f * h, c * h - b * i, b * f - c * e],
+        [f * g - d * i, a * i - c * g, c * d - a * f],
+        [d * h - e * g, b * g - a * h, a * e - b * d],
+    ]
+    det = a * co[0][0] + b * co[1][0] + c * co[2][0]
+    if not (det != 0.0 and math.isfinite(det)):
+        return None
+    return [[x / det for x in row] for row in co]
 
 
 def _result_from_root(
@@ -382,7 +423,9 @@ def _result_from_root(
             root.residual,
             iterations,
         )
-    positive, negative, size = saddle_inertia(co, (Q, s, gam, lt.b2, lt.th1, lt.th2))
+    positive, negative, size = saddle_inertia(
+        co, (Q, s, gam, lt.b2, lt.th1, lt.th2), lt, ev.integrals
+    )
     inertia = (positive, negative)
     if positive != size // 2 or negative != size // 2:
         raise _fail(
