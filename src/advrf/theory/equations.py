@@ -248,12 +248,13 @@ class Integrals:
     s2: Triple
 
 
-def integrals(co: Coefficients, a1: float, a0: float) -> Integrals:
+def integrals(co: Coefficients, a1: float, a0: float, b: Basis | None = None) -> Integrals:
     """All integrals of `residual` from one `basis` call (section 5 of docs/theory.md).
 
     With x = a0 / a1 and F_p(x) = int poly / (l + x)^p: I = a1^-p F_p, dI/da0 = a1^(-p-1) F_p',
     dI/da1 = -a1^(-p-1) (p F_p + x F_p'); a1 = mu1^2 (th1 + th2), a0 = 2 psi1 lam + th1 mu_star^2
     + th2 nu^2 give dI/dth1 = mu1^2 dI/da1 + mu_star^2 dI/da0, dI/dth2 = mu1^2 dI/da1 + nu^2 dI/da0.
+    `b`: the basis at a0 / a1 when already computed (`_basis`).
     """
     m1s, ms, nu2 = co.mu1sq, co.mustar2, co.nu2
     with_p = co.P > 0.0
@@ -272,7 +273,8 @@ def integrals(co: Coefficients, a1: float, a0: float) -> Integrals:
             moment(co.lm, 2) if with_p else ZERO3,
             moment(co.km, 2),
         )
-    b = basis(co.psi1, a0 / a1, with_atom=ms > 0.0)
+    if b is None:
+        b = basis(co.psi1, a0 / a1, with_atom=ms > 0.0)
     x = b.x
     inv1 = 1.0 / a1
     inv2 = inv1 * inv1
@@ -319,6 +321,7 @@ class Evaluation:
     a1: float
     a0: float
     integrals: Integrals
+    basis: Basis | None  # the MP transforms at a0 / a1 (None when a1 = 0)
 
 
 def residual(co: Coefficients, u: tuple[float, float, float]) -> Evaluation:
@@ -327,7 +330,8 @@ def residual(co: Coefficients, u: tuple[float, float, float]) -> Evaluation:
     lt = loss_terms(gam, Q, s, co.eps)
     th1, th2, b2 = lt.th1, lt.th2, lt.b2
     a1, a0 = co.precision(th1, th2)
-    ints = integrals(co, a1, a0)
+    base = _basis(co, a1, a0)
+    ints = integrals(co, a1, a0, base)
     P, p12 = co.P, co.p12  # noqa: N806
     t1, t2, db2 = lt.dth1, lt.dth2, lt.db2  # d(th1, th2, b2)/du
 
@@ -367,7 +371,7 @@ def residual(co: Coefficients, u: tuple[float, float, float]) -> Evaluation:
         -(ds_th1 * t1[1] + ds_th2 * t2[1] + ds_b2 * db2[1]) * si,
         2.0 - (ds_th1 * t1[2] + ds_th2 * t2[2] + ds_b2 * db2[2]) * si,
     )
-    return Evaluation((F1, F2, F3), (row1, row2, row3), gam, Q, s, lt, a1, a0, ints)
+    return Evaluation((F1, F2, F3), (row1, row2, row3), gam, Q, s, lt, a1, a0, ints, base)
 
 
 def _basis(co: Coefficients, a1: float, a0: float) -> Basis | None:
@@ -386,7 +390,7 @@ class OrderParameters:
 
 
 def order_parameters(
-    co: Coefficients, th1: float, b2: float, a1: float, a0: float
+    co: Coefficients, th1: float, b2: float, a1: float, a0: float, base: Basis | None = None
 ) -> OrderParameters:
     """a = A^-1 (th1 mu1 F beta + b K^{1/2} h / sqrt(n)) gives, with A = a1 l + a0,
 
@@ -396,9 +400,11 @@ def order_parameters(
     s^2 = th1^2 P int l m/A^2 + b2 p12 int k m/A^2.
 
     Homogeneous of degree 0 in (th1, b2^(1/2), a1, a0): the eps = 0 limits call it with th1 = 1.
+    `base`: the basis at a0 / a1 when already computed.
     """
     sp, P, p12 = co.spectrum, co.P, co.p12  # noqa: N806
-    base = _basis(co, a1, a0)
+    if base is None:
+        base = _basis(co, a1, a0)
 
     def integral(poly: Poly, power: int) -> float:
         if poly == (0.0, 0.0, 0.0):

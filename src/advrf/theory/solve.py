@@ -189,23 +189,30 @@ def linear_solve(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[float
     here are 3 x 3, where numpy's call overhead dominates). Raises ArithmeticError when a is
     singular (a zero pivot) or not finite."""
     n = len(b)
-    rows = [[float(v) for v in a[i]] + [float(b[i])] for i in range(n)]
+    rows = [[*a[i], b[i]] for i in range(n)]
     for col in range(n):
-        pivot = max(range(col, n), key=lambda r: abs(rows[r][col]))
-        if not (rows[pivot][col] != 0.0 and math.isfinite(rows[pivot][col])):
-            raise ArithmeticError("singular matrix")
-        rows[col], rows[pivot] = rows[pivot], rows[col]
-        head = rows[col]
+        pivot = col
         for r in range(col + 1, n):
-            factor = rows[r][col] / head[col]
+            if abs(rows[r][col]) > abs(rows[pivot][col]):
+                pivot = r
+        head = rows[pivot]
+        p = head[col]
+        if not (p != 0.0 and -math.inf < p < math.inf):
+            raise ArithmeticError("singular matrix")
+        rows[col], rows[pivot] = head, rows[col]
+        for r in range(col + 1, n):
+            row = rows[r]
+            factor = row[col] / p
             if factor != 0.0:
-                row = rows[r]
-                for k in range(col, n + 1):
+                for k in range(col + 1, n + 1):
                     row[k] -= factor * head[k]
     x = [0.0] * n
     for i in range(n - 1, -1, -1):
         row = rows[i]
-        x[i] = (row[n] - sum(row[k] * x[k] for k in range(i + 1, n))) / row[i]
+        acc = row[n]
+        for k in range(i + 1, n):
+            acc -= row[k] * x[k]
+        x[i] = acc / row[i]
     return x
 
 
@@ -364,16 +371,24 @@ def saddle_inertia(
     full = saddle_hessian(co, tuple(float(x) for x in v), lt, ints)
     free = FREE_EPS0 if co.eps == 0.0 else FREE_ALL
     hess = [[full[i][j] for j in free] for i in free]
-    size = [max(abs(x) for x in row) for row in hess]
+    size = [max(map(abs, row)) for row in hess]
     if len(free) == 6 and not all(HESSIAN_TINY < x < math.inf for x in size):
         hess = [[full[i][j] for j in FREE_EPS0] for i in FREE_EPS0]
         size = [size[i] for i in FREE_EPS0]
     # Equilibrate (a diagonal congruence, inertia unchanged) so that blocks of very
     # different scales (e.g. s and th2 when eps is small) are resolved.
-    with np.errstate(all="ignore"):
-        scale = 1.0 / np.sqrt(np.array(size))
-        eig = np.linalg.eigvalsh(np.array(hess) * np.outer(scale, scale))
-    return int(np.sum(eig > 0.0)), int(np.sum(eig < 0.0)), len(eig)
+    if not all(0.0 < x < math.inf for x in size):
+        return 0, 0, len(size)  # a zero or non-finite row: not a certified saddle
+    scale = [1.0 / math.sqrt(x) for x in size]
+    eig = np.linalg.eigvalsh(
+        np.array(
+            [
+                [h * si * sj for h, sj in zip(row, scale, strict=True)]
+                for row, si in zip(hess, scale, strict=True)
+            ]
+        )  # fmt: skip
+    ).tolist()
+    return sum(x > 0.0 for x in eig), sum(x < 0.0 for x in eig), len(eig)
 
 
 def _error_bound(ev: Evaluation, eps_test: float) -> float:
@@ -434,7 +449,7 @@ def _result_from_root(
             root.residual,
             iterations,
         )
-    op = order_parameters(co, lt.th1, lt.b2, ev.a1, ev.a0)
+    op = order_parameters(co, lt.th1, lt.b2, ev.a1, ev.a0, ev.basis)
     return TheoryResult.build(
         problem,
         regime="adversarial" if co.eps > 0.0 else "ridge",
