@@ -168,9 +168,10 @@ def _integrals(pts: _Points, a1: np.ndarray, a0: np.ndarray) -> tuple[dict, dict
     m1s, ms, nu2 = pts.mu1sq, pts.mustar2, pts.nu2
     b = _basis(pts.psi1, a0 / a1, ms > 0.0)
     x = b["x"]
-    inv1 = 1.0 / a1
-    inv2 = inv1 * inv1
-    inv3 = inv2 * inv1
+    scale1 = a1**-1
+    scale2 = a1**-2
+    r1 = scale1 / a1
+    r2 = scale2 / a1
 
     def power1(c0: float, c1: float, c2: float) -> tuple:
         f = c1 * b["h1"] + c2 * b["t1"]
@@ -178,8 +179,8 @@ def _integrals(pts: _Points, a1: np.ndarray, a0: np.ndarray) -> tuple[dict, dict
         if c0 != 0.0:
             f = f + c0 * b["m1"]
             df = df - c0 * b["m2"]
-        da1, da0 = -inv2 * (f + x * df), inv2 * df
-        return inv1 * f, m1s * da1 + ms * da0, m1s * da1 + nu2 * da0
+        da1, da0 = -r1 * (f + x * df), r1 * df
+        return scale1 * f, m1s * da1 + ms * da0, m1s * da1 + nu2 * da0
 
     def power2(c0: float, c1: float, c2: float) -> tuple:
         f = c1 * b["h2"] + c2 * b["t2"]
@@ -187,8 +188,8 @@ def _integrals(pts: _Points, a1: np.ndarray, a0: np.ndarray) -> tuple[dict, dict
         if c0 != 0.0:
             f = f + c0 * b["m2"]
             df = df - 2.0 * c0 * b["m3"]
-        da1, da0 = -inv3 * (2.0 * f + x * df), inv3 * df
-        return inv2 * f, m1s * da1 + ms * da0, m1s * da1 + nu2 * da0
+        da1, da0 = -r2 * (2.0 * f + x * df), r2 * df
+        return scale2 * f, m1s * da1 + ms * da0, m1s * da1 + nu2 * da0
 
     ints = {
         "g": power1(ms, m1s, 0.0),

@@ -276,9 +276,11 @@ def integrals(co: Coefficients, a1: float, a0: float, b: Basis | None = None) ->
     if b is None:
         b = basis(co.psi1, a0 / a1, with_atom=ms > 0.0)
     x = b.x
-    inv1 = 1.0 / a1
-    inv2 = inv1 * inv1
-    inv3 = inv2 * inv1
+    # the same operations as Spectrum.integrate_with_derivatives, so the values are bit-identical
+    scale1 = a1**-1
+    scale2 = a1**-2
+    r1 = scale1 / a1
+    r2 = scale2 / a1
 
     def power1(c0: float, c1: float, c2: float) -> Triple:
         f = c1 * b.h1 + c2 * b.t1
@@ -286,8 +288,8 @@ def integrals(co: Coefficients, a1: float, a0: float, b: Basis | None = None) ->
         if c0 != 0.0:
             f += c0 * b.m1
             df -= c0 * b.m2
-        da1, da0 = -inv2 * (f + x * df), inv2 * df
-        return inv1 * f, m1s * da1 + ms * da0, m1s * da1 + nu2 * da0
+        da1, da0 = -r1 * (f + x * df), r1 * df
+        return scale1 * f, m1s * da1 + ms * da0, m1s * da1 + nu2 * da0
 
     def power2(c0: float, c1: float, c2: float) -> Triple:
         f = c1 * b.h2 + c2 * b.t2
@@ -295,8 +297,8 @@ def integrals(co: Coefficients, a1: float, a0: float, b: Basis | None = None) ->
         if c0 != 0.0:
             f += c0 * b.m2
             df -= 2.0 * c0 * b.m3
-        da1, da0 = -inv3 * (2.0 * f + x * df), inv3 * df
-        return inv2 * f, m1s * da1 + ms * da0, m1s * da1 + nu2 * da0
+        da1, da0 = -r2 * (2.0 * f + x * df), r2 * df
+        return scale2 * f, m1s * da1 + ms * da0, m1s * da1 + nu2 * da0
 
     return Integrals(
         power1(ms, m1s, 0.0),

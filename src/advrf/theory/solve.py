@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 from advrf.problem import Problem
 from advrf.theory.equations import (
@@ -67,6 +67,9 @@ SQRT_2 = math.sqrt(2.0)
 RESIDUAL_ROUNDING = 1e-15
 ERROR_BOUND_MAX = 1e-8
 INTERPOLATOR_LOG_RANGE = 40.0  # bracket of log delta / log rho in the interpolation limits
+ROOT_LOG_LIMIT = 700.0  # widest bracket of log delta / log rho (exp overflows past ~709)
+ROOT_MAX_ITER = 200  # Newton-bisection steps of the interpolation limits (bisection alone: ~60)
+EPS = float(np.finfo(float).eps)
 # z above which P(|q| > 2 gam c) = erfc(z / sqrt 2) < 1e-32: every term of the equations that
 # distinguishes eps > 0 from the eps -> 0+ limit is below double precision.
 Z_INTERPOLATING = 12.0
@@ -497,15 +500,19 @@ def _interpolator(co: Coefficients, problem: Problem, norm: str) -> _Interpolato
         return co.mu1sq * (1.0 + t), co.mustar2 + t * co.nu2
 
     sp = co.spectrum
+    # d(a1, a0)/dt
+    slope = (0.0, 1.0) if norm == "norm" else (co.mu1sq, co.nu2)
 
-    def excess(log_t: float) -> float:
-        a1, a0 = shape(math.exp(log_t))
-        return math.log(co.p12 * sp.integrate(co.k, a1, a0, 1))
+    def excess(log_t: float) -> tuple[float, float]:
+        """log(p12 int k/A) and its derivative in log t."""
+        t = math.exp(log_t)
+        a1, a0 = shape(t)
+        value, d1, d0 = sp.integrate_with_derivatives(co.k, a1, a0, 1)
+        return math.log(co.p12 * value), t * (slope[0] * d1 + slope[1] * d0) / value
 
-    lo, hi = -INTERPOLATOR_LOG_RANGE, INTERPOLATOR_LOG_RANGE
-    if excess(lo) <= 0.0 or excess(hi) >= 0.0:
+    log_t = _decreasing_root(excess)
+    if log_t is None:
         raise TheoryError(f"interpolation limit root not bracketed for {_describe(problem)}")
-    log_t = optimize.brentq(excess, lo, hi, xtol=ROOT_TOL, rtol=4 * np.finfo(float).eps)
     a1, a0 = shape(math.exp(log_t))
     denom = 1.0 - co.p12 * sp.integrate(co.kk, a1, a0, 2)
     num = co.Q0
@@ -515,8 +522,45 @@ def _interpolator(co: Coefficients, problem: Problem, norm: str) -> _Interpolato
         raise TheoryError(f"interpolation limit is infinite for {_describe(problem)}")
     Q = num / denom  # noqa: N806
     return _Interpolator(
-        math.exp(log_t), a1, a0, Q, order_parameters(co, 1.0, Q, a1, a0), abs(excess(log_t))
+        math.exp(log_t), a1, a0, Q, order_parameters(co, 1.0, Q, a1, a0), abs(excess(log_t)[0])
     )
+
+
+def _decreasing_root(fun: Callable[[float], tuple[float, float]]) -> float | None:
+    """The root of a decreasing function f(y) (fun returns f and f'), or None if none is found.
+
+    Bracket [-INTERPOLATOR_LOG_RANGE, INTERPOLATOR_LOG_RANGE], widened by doubling up to
+    ROOT_LOG_LIMIT (|log t| beyond ~700 leaves double precision); then Newton steps kept inside
+    the bracket (bisection otherwise), stopped after a step below ROOT_TOL + 4 eps |y|.
+    """
+    lo, hi = -INTERPOLATOR_LOG_RANGE, INTERPOLATOR_LOG_RANGE
+    try:
+        while fun(lo)[0] <= 0.0:
+            if lo < -ROOT_LOG_LIMIT:
+                return None
+            lo *= 2.0
+        while fun(hi)[0] >= 0.0:
+            if hi > ROOT_LOG_LIMIT:
+                return None
+            hi *= 2.0
+    except (ArithmeticError, ValueError):
+        return None
+    y = 0.0 if lo < 0.0 < hi else 0.5 * (lo + hi)
+    for _ in range(ROOT_MAX_ITER):
+        f, df = fun(y)
+        if f == 0.0:
+            return y
+        if f > 0.0:
+            lo = y
+        else:
+            hi = y
+        nxt = y - f / df if df < 0.0 else math.nan
+        if not lo < nxt < hi:
+            nxt = 0.5 * (lo + hi)
+        if abs(nxt - y) <= ROOT_TOL + 4.0 * EPS * abs(y):
+            return nxt
+        y = nxt
+    return None
 
 
 def _interpolating_gam(rho: float, eps: float) -> float:
