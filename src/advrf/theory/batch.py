@@ -26,19 +26,27 @@ from advrf.theory.equations import MOMENT_ZERO
 from advrf.theory.solve import (
     ARMIJO,
     DEFAULT_S,
+    EPS,
     ERROR_BOUND_MAX,
     HESSIAN_TINY,
+    INTERPOLATOR_LOG_RANGE,
     LINE_SEARCH_MIN,
     NEWTON_MAX_ITER,
     NEWTON_MAX_STEP,
     NEWTON_TOL,
     RESIDUAL_ROUNDING,
+    ROOT_LOG_LIMIT,
+    ROOT_MAX_ITER,
+    ROOT_TOL,
     SQRT_2_OVER_PI,
+    Z_INTERPOLATING,
     TheoryError,
     TheoryResult,
+    _interpolating_gam,
     solve,
 )
 
+STRAGGLERS = 8  # Newton stops in numpy once this few points still iterate
 SQRT_2 = math.sqrt(2.0)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
@@ -78,7 +86,7 @@ class _Points:
 
 
 def _basis(psi1: np.ndarray, x: np.ndarray, with_atom: bool) -> dict[str, np.ndarray]:
-    """`spectrum.basis` for arrays (x > 0)."""
+    """`spectrum.basis` for arrays (x >= 0)."""
     s = 1.0 + psi1 + x
     rp = np.sqrt(psi1)
     r = np.sqrt(((1.0 - rp) ** 2 + x) * ((1.0 + rp) ** 2 + x))
@@ -86,8 +94,12 @@ def _basis(psi1: np.ndarray, x: np.ndarray, with_atom: bool) -> dict[str, np.nda
     out = {"x": x, "h1": h1, "t1": h1 * (1.0 + psi1 * (1.0 - h1))}
     out["h2"] = h2 = h1 / r
     out["h3"] = h3 = 1.0 / (r * r * r)
-    out["t2"] = h1 * ((1.0 - psi1) ** 2 + 2.0 * (1.0 + psi1) * x) / (r * (r + x))
-    out["t3"] = h2 - x * h3
+    # x = 0 (linear activation without ridge): int l^2/l^p over the nonzero eigenvalues, exactly
+    zero = x == 0.0
+    out["t2"] = np.where(
+        zero, h1, h1 * ((1.0 - psi1) ** 2 + 2.0 * (1.0 + psi1) * x) / (r * (r + x))
+    )
+    out["t3"] = np.where(zero, h2, h2 - x * h3)
     if with_atom:
         b = 1.0 - psi1 + x
         t = np.sqrt(b * b + 4.0 * psi1 * x)
@@ -278,7 +290,8 @@ def _solve3(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _newton(pts: _Points, u0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """`solve.newton` on `_residual`, for all points at once.
 
-    Returns (u, converged, iterations, residual); a point that fails stops where it failed.
+    Returns (u, converged, iterations, residual); a point that fails stops where it failed, and
+    the last STRAGGLERS points still iterating are left unconverged (`solve` takes them).
     """
     n = len(u0)
     x = u0.copy()
@@ -299,8 +312,8 @@ def _newton(pts: _Points, u0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
         iterations[done] = it
         final[done] = res[done]
         active &= np.isfinite(res) & ~done
-        if it == NEWTON_MAX_ITER or not active.any():
-            break
+        if it == NEWTON_MAX_ITER or active.sum() <= STRAGGLERS:
+            break  # the last few slow points cost more in numpy calls than in `solve`
         ia = np.flatnonzero(active)
         step, ok = _solve3(jac[ia], f[ia])
         step = -step
@@ -440,10 +453,14 @@ def _outputs(pts: _Points, ev: dict) -> dict[str, np.ndarray]:
     }
 
 
-def _generic(problems: list[Problem], pts: _Points, eps_c: np.ndarray) -> list[Any]:
-    """Case 5 of `solve` for points that reach it (None where `solve` must decide)."""
-    p12, q0 = pts.p12, pts.Q0
-    u0 = np.stack([np.log(p12), np.log(q0), np.full_like(p12, math.log(DEFAULT_S))], axis=1)
+def _generic(
+    problems: list[Problem], pts: _Points, eps_c: np.ndarray, u0: np.ndarray | None = None
+) -> list[Any]:
+    """Newton (from `u0`, else the default start) and the certificate, as in case 5 of `solve`
+    (None where `solve` must decide)."""
+    if u0 is None:
+        p12, q0 = pts.p12, pts.Q0
+        u0 = np.stack([np.log(p12), np.log(q0), np.full_like(p12, math.log(DEFAULT_S))], axis=1)
     with np.errstate(all="ignore"):
         u, converged, iterations, residual = _newton(pts, u0)
         out: list[Any] = [None] * len(problems)
@@ -475,6 +492,170 @@ def _generic(problems: list[Problem], pts: _Points, eps_c: np.ndarray) -> list[A
     return out
 
 
+def _transform(b: dict, a1: Any, poly: tuple[float, float, float], power: int) -> tuple:
+    """`Spectrum.integrate_with_derivatives` for arrays: (I, dI/da1, dI/da0), same operations."""
+    c0, c1, c2 = poly
+    if power == 1:
+        f = c1 * b["h1"] + c2 * b["t1"]
+        df = -(c1 * b["h2"] + c2 * b["t2"])
+        if c0 != 0.0:
+            f = f + c0 * b["m1"]
+            df = df - c0 * b["m2"]
+    else:
+        f = c1 * b["h2"] + c2 * b["t2"]
+        df = -2.0 * (c1 * b["h3"] + c2 * b["t3"])
+        if c0 != 0.0:
+            f = f + c0 * b["m2"]
+            df = df - 2.0 * c0 * b["m3"]
+    scale = a1**-power
+    return scale * f, -scale / a1 * (power * f + b["x"] * df), scale / a1 * df
+
+
+def _decreasing_root(fun: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """`solve._decreasing_root` for n functions at once: (roots, found)."""
+    lo, hi = np.full(n, -INTERPOLATOR_LOG_RANGE), np.full(n, INTERPOLATOR_LOG_RANGE)
+    found = np.ones(n, dtype=bool)
+    for end, sign in ((lo, -1.0), (hi, 1.0)):
+        todo = np.arange(n)
+        while len(todo):
+            f = fun(todo, end[todo])[0]
+            out_of = sign * f >= 0.0 if sign > 0 else f <= 0.0
+            out_of |= ~np.isfinite(f)
+            bad = out_of & ((np.abs(end[todo]) > ROOT_LOG_LIMIT) | ~np.isfinite(f))
+            found[todo[bad]] = False
+            todo = todo[out_of & ~bad]
+            end[todo] *= 2.0
+    y = np.where((lo < 0.0) & (0.0 < hi), 0.0, 0.5 * (lo + hi))
+    done = ~found
+    root = np.full(n, np.nan)
+    for _ in range(ROOT_MAX_ITER):
+        act = np.flatnonzero(~done)
+        if not len(act):
+            break
+        f, df = fun(act, y[act])
+        zero = f == 0.0
+        root[act[zero]] = y[act[zero]]
+        done[act[zero]] = True
+        keep = ~zero
+        act, f, df = act[keep], f[keep], df[keep]
+        ya = y[act]
+        lo[act] = np.where(f > 0.0, ya, lo[act])
+        hi[act] = np.where(f > 0.0, hi[act], ya)
+        nxt = np.where(df < 0.0, ya - f / np.where(df < 0.0, df, 1.0), np.nan)
+        inside = (lo[act] < nxt) & (nxt < hi[act])
+        nxt = np.where(inside, nxt, 0.5 * (lo[act] + hi[act]))
+        stop = np.abs(nxt - ya) <= ROOT_TOL + 4.0 * EPS * np.abs(ya)
+        root[act[stop]] = nxt[stop]
+        done[act[stop]] = True
+        y[act] = nxt
+    found &= np.isfinite(root)
+    return root, found
+
+
+def _interpolators(pts: _Points, norm: str) -> dict[str, np.ndarray]:
+    """`solve._interpolator` for arrays (every point overparametrised): t, Q, the order
+    parameters, residual, and `ok` (False where `solve` must decide: no root, infinite limit)."""
+    m1s, ms, nu2 = pts.mu1sq, pts.mustar2, pts.nu2
+    k = (ms, m1s, 0.0)
+
+    def shape(t: np.ndarray) -> tuple[Any, np.ndarray]:
+        if norm == "norm":
+            return m1s, ms + t
+        return m1s * (1.0 + t), ms + t * nu2
+
+    slope = (0.0, 1.0) if norm == "norm" else (m1s, nu2)
+
+    def excess(idx: np.ndarray, log_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        t = np.exp(log_t)
+        a1, a0 = shape(t)
+        b = _basis(pts.psi1[idx], a0 / a1, ms > 0.0)
+        value, d1, d0 = _transform(b, a1, k, 1)
+        return np.log(pts.p12[idx] * value), t * (slope[0] * d1 + slope[1] * d0) / value
+
+    n = len(pts.psi1)
+    log_t, ok = _decreasing_root(excess, n)
+    log_t = np.where(ok, log_t, 0.0)
+    t = np.exp(log_t)
+    a1, a0 = shape(t)
+    b = _basis(pts.psi1, a0 / a1, ms > 0.0)
+    P, p12 = pts.P, pts.p12  # noqa: N806
+    denom = 1.0 - p12 * _transform(b, a1, (ms * ms, 2.0 * m1s * ms, m1s * m1s), 2)[0]
+    num = pts.Q0 + (
+        -2.0 * P * _transform(b, a1, (0.0, 1.0, 0.0), 1)[0]
+        + P * _transform(b, a1, (0.0, ms, m1s), 2)[0]
+    )
+    ok &= denom > 0.0
+    Q = num / denom  # noqa: N806
+    order = _order(pts, b, a1, 1.0, Q)
+    return {"t": t, "Q": Q, "ok": ok, "residual": np.abs(excess(np.arange(n), log_t)[0]), **order}
+
+
+def _order(pts: _Points, b: dict, a1: Any, th1: Any, b2: np.ndarray) -> dict[str, np.ndarray]:
+    """`equations.order_parameters` for arrays."""
+    m1s, ms, nu2 = pts.mu1sq, pts.mustar2, pts.nu2
+    P, p12 = pts.P, pts.p12  # noqa: N806
+    t1 = th1 * th1 * P
+    return {
+        "norm_a2": t1 * _value(b, a1, (0.0, 1.0, 0.0), 2)
+        + b2 * p12 * _value(b, a1, (ms, m1s, 0.0), 2),
+        "norm_w2": t1 * _value(b, a1, (0.0, 0.0, 1.0), 2)
+        + b2 * p12 * _value(b, a1, (0.0, ms, m1s), 2),
+        "beta_w": th1 * pts.mu1 * pts.psi1 * pts.signal**2 * _value(b, a1, (0.0, 1.0, 0.0), 1),
+        "grad_norm2": t1 * _value(b, a1, (0.0, nu2, m1s), 2)
+        + b2 * p12 * _value(b, a1, (ms * nu2, m1s * (ms + nu2), m1s * m1s), 2),
+    }
+
+
+def _limits(problems: list[Problem], pts: _Points, eps_c: np.ndarray) -> list[Any]:
+    """lam = 0, overparametrised (cases 2 and 4 of `solve`): the minimum-norm limit at eps = 0;
+    at eps > 0 the minimum-||a||_M limit where it is exact in double precision, else Newton
+    from it (None where `solve` must decide)."""
+    out: list[Any] = [None] * len(problems)
+    build = TheoryResult.build
+    with np.errstate(all="ignore"):
+        zero = pts.eps == 0.0
+        for norm, members in (("norm", np.flatnonzero(zero)), ("M", np.flatnonzero(~zero))):
+            if not len(members):
+                continue
+            sub = pts.take(members)
+            lim = _interpolators(sub, norm)
+            s = np.sqrt(lim["grad_norm2"])
+            if norm == "M":
+                z = lim["t"] * s / (sub.eps * np.sqrt(lim["Q"]))
+                closed = lim["ok"] & (z >= Z_INTERPOLATING)
+                newton = lim["ok"] & ~closed
+                if newton.any():
+                    guess = np.stack(
+                        [np.log(0.5 * lim["t"]) - 2.0 * np.log(sub.eps), np.log(lim["Q"]),
+                         np.log(s)], axis=1,
+                    )[newton]  # fmt: skip
+                    idx = members[newton]
+                    found = _generic([problems[i] for i in idx], pts.take(idx), eps_c[idx], guess)
+                    for i, result in zip(idx.tolist(), found, strict=True):
+                        out[i] = result
+            else:
+                closed = lim["ok"]
+            for k in np.flatnonzero(closed).tolist():
+                i = int(members[k])
+                eps = float(sub.eps[k])
+                si = float(s[k])
+                out[i] = build(
+                    problems[i],
+                    regime="min_norm" if norm == "norm" else "min_M_norm",
+                    Q=float(lim["Q"][k]),
+                    s=si,
+                    train_objective=0.0 if norm == "norm" else (eps * si) ** 2,
+                    norm_a2=float(lim["norm_a2"][k]),
+                    norm_w2=float(lim["norm_w2"][k]),
+                    beta_w=float(lim["beta_w"][k]),
+                    grad_norm2=float(lim["grad_norm2"][k]),
+                    eps_c=float(eps_c[i]),
+                    residual=float(lim["residual"][k]),
+                    gam=0.0 if norm == "norm" else _interpolating_gam(float(lim["t"][k]), eps),
+                )
+    return out
+
+
 def _group(problems: list[Problem]) -> list[Any]:
     """Points sharing one activation: trivial and generic points here, the rest by `solve`."""
     mom = problems[0].moments
@@ -498,9 +679,10 @@ def _group(problems: list[Problem]) -> list[Any]:
         linear = mustar2 == 0.0 and nu2 == 0.0
         mass = 1.0 if mustar2 > 0.0 else np.minimum(1.0, 1.0 / pts.psi1)
         over = pts.p12 * mass > 1.0
-        special_case = ((pts.eps == 0.0) & (pts.lam == 0.0)) | ((pts.lam == 0.0) & over)
-        if linear:
-            special_case |= pts.lam == 0.0  # A = a1 l: the x = 0 transforms of `basis`
+        limit = (pts.lam == 0.0) & over
+        # exactly at the interpolation threshold without regularisation: an error
+        special_case = (pts.eps == 0.0) & (pts.lam == 0.0) & (pts.p12 * mass == 1.0)
+        if linear:  # the exact-recovery phase is decided by `solve`
             special_case |= (pts.noise == 0.0) & (pts.psi1 >= 1.0) & (pts.psi2 > 1.0)
         special_case |= ~(pts.P > 0.0) | ~np.isfinite(eps_c)
     for i in np.flatnonzero(trivial):
@@ -509,11 +691,13 @@ def _group(problems: list[Problem]) -> list[Any]:
             problems[i], regime="trivial", Q=q0, s=0.0, train_objective=q0, norm_a2=0.0,
             norm_w2=0.0, beta_w=0.0, grad_norm2=0.0, eps_c=float(eps_c[i]),
         )  # fmt: skip
-    generic = np.flatnonzero(~trivial & ~special_case)
-    if len(generic):
-        found = _generic([problems[i] for i in generic], pts.take(generic), eps_c[generic])
-        for i, result in zip(generic, found, strict=True):
-            out[i] = result
+    rest = ~trivial & ~special_case
+    for mask, method in ((rest & limit, _limits), (rest & ~limit, _generic)):
+        idx = np.flatnonzero(mask)
+        if len(idx):
+            found = method([problems[i] for i in idx], pts.take(idx), eps_c[idx])
+            for i, result in zip(idx.tolist(), found, strict=True):
+                out[i] = result
     return out
 
 
