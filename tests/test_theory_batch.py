@@ -76,3 +76,32 @@ def test_batch_keeps_order_and_returns_failures_in_place():
 @pytest.mark.slow
 def test_batch_equals_solve_on_ten_thousand_random_points():
     assert_batch_equals_pointwise(random_problems(10_000, seed=1))
+
+
+def test_solve_grid_is_the_product_in_cli_order_with_failed_rows():
+    from advrf.theory import solve_grid
+
+    frame = solve_grid(psi1=np.array([1.0, 2.0]), psi2=1, eps=[0.0, 0.2], activation="tanh")
+    assert len(frame) == 4
+    assert frame[["psi1", "eps"]].values.tolist() == [[1, 0], [1, 0.2], [2, 0], [2, 0.2]]
+    assert (frame["activation"] == "tanh").all() and (frame["eps_test"] == frame["eps"]).all()
+    assert list(frame.columns[:8]) == [
+        "activation", "psi1", "psi2", "eps", "eps_test", "lam", "signal", "noise"
+    ]  # fmt: skip
+    assert frame.columns[-2:].tolist() == ["status", "error"]
+    failed = frame.iloc[0]  # psi1 = psi2 = 1, eps = lam = 0: the interpolation threshold
+    assert failed["status"] == "failed" and "infinite" in failed["error"]
+    assert failed[["robust_error", "regime"]].isna().all()
+    ok = frame.iloc[3]
+    want = solve(Problem(2.0, 1.0, 0.2, activation="tanh"))
+    assert ok["status"] == "ok" and ok["error"] is None
+    for key, value in want.to_dict().items():
+        assert ok[key] == pytest.approx(value, rel=AGREEMENT) if isinstance(value, float) else (
+            ok[key] == value
+        )
+    with pytest.raises(ValueError, match="missing parameter"):
+        solve_grid(psi1=1, psi2=1)
+    with pytest.raises(ValueError, match="unknown parameter.*width"):
+        solve_grid(psi1=1, psi2=1, eps=0, width=3)
+    with pytest.raises(ValueError, match="lam"):
+        solve_grid(psi1=1, psi2=1, eps=0, lam=[-1])

@@ -4,8 +4,8 @@ The theory sees an activation only through its Gaussian moments (mu1, mu_star^2,
 random first layer only through Marchenko-Pastur transforms (`spectrum`). `equations` holds the
 three scalar equations in (gam, Q, s); `solve` finds and certifies their solution (`solve_curve`
 along a sequence with warm starts); `batch.solve_batch` solves many points together, vectorised
-in numpy; `reference` is an independent transcription of the published special case.
-Derivation: docs/theory.md.
+in numpy, and `table.solve_grid` returns a grid of them as a DataFrame; `reference` is an
+independent transcription of the published special case. Derivation: docs/theory.md.
 """
 
 from advrf.theory.batch import solve_batch
@@ -16,6 +16,7 @@ from advrf.theory.solve import (
     solve,
     solve_curve,
 )
+from advrf.theory.table import solve_grid
 
 __all__ = [
     "TheoryError",
@@ -24,4 +25,5 @@ __all__ = [
     "solve",
     "solve_batch",
     "solve_curve",
+    "solve_grid",
 ]

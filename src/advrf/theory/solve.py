@@ -81,6 +81,13 @@ Regime = Literal["trivial", "min_norm", "exact_recovery", "min_M_norm", "adversa
 REGIMES: tuple[str, ...] = Regime.__args__  # type: ignore[attr-defined]
 
 
+# The keys of TheoryResult.to_dict(), in order.
+RESULT_COLUMNS = (
+    "robust_error", "standard_error", "train_objective", "norm_a2", "norm_w2", "beta_w",
+    "grad_norm2", "eps_c", "phase", "converged", "iterations", "residual", "regime",
+)  # fmt: skip
+
+
 class TheoryError(ValueError):
     """The theory could not be solved at a point; the message names every parameter."""
 
@@ -116,21 +123,7 @@ class TheoryResult:
 
     def to_dict(self) -> dict[str, float | str | bool | int]:
         """The result fields (no problem, no internal state): one row of a results table."""
-        return {
-            "robust_error": self.robust_error,
-            "standard_error": self.standard_error,
-            "train_objective": self.train_objective,
-            "norm_a2": self.norm_a2,
-            "norm_w2": self.norm_w2,
-            "beta_w": self.beta_w,
-            "grad_norm2": self.grad_norm2,
-            "eps_c": self.eps_c,
-            "phase": self.phase,
-            "converged": self.converged,
-            "iterations": self.iterations,
-            "residual": self.residual,
-            "regime": self.regime,
-        }
+        return {key: getattr(self, key) for key in RESULT_COLUMNS}
 
     @classmethod
     def build(
