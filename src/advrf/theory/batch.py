@@ -22,7 +22,7 @@ import numpy as np
 from scipy import special
 
 from advrf.problem import Problem
-from advrf.theory.equations import MOMENT_ZERO
+from advrf.theory.equations import MOMENT_ZERO, Coefficients, residual
 from advrf.theory.solve import (
     ARMIJO,
     DEFAULT_S,
@@ -40,9 +40,12 @@ from advrf.theory.solve import (
     ROOT_TOL,
     SQRT_2_OVER_PI,
     Z_INTERPOLATING,
+    RootResult,
     TheoryError,
     TheoryResult,
     _interpolating_gam,
+    finish,
+    newton,
     solve,
 )
 
@@ -185,23 +188,36 @@ def _integrals(pts: _Points, a1: np.ndarray, a0: np.ndarray) -> tuple[dict, dict
     r1 = scale1 / a1
     r2 = scale2 / a1
 
+    positive = x > 0.0  # x = 0: linear activation without ridge, a0 = 0 stays 0
+
+    def combine(*terms: tuple[float, Any]) -> Any:
+        """sum of c * f over the terms of nonzero c (the others may diverge at x = 0)."""
+        out = 0.0
+        for c, f in terms:
+            if c != 0.0:
+                out = out + c * f
+        return out
+
+    def derivatives(first: Any, df: Any, r: Any) -> tuple:
+        """(dI/dth1, dI/dth2) from dI/da1 = -r (first + x F'), dI/da0 = r F'."""
+        da1 = -r * (first + np.where(positive, x * df, 0.0))
+        da0 = r * df
+        return (
+            m1s * da1 + (ms * da0 if ms != 0.0 else 0.0),
+            m1s * da1 + (nu2 * da0 if nu2 != 0.0 else 0.0),
+        )
+
     def power1(c0: float, c1: float, c2: float) -> tuple:
-        f = c1 * b["h1"] + c2 * b["t1"]
-        df = -(c1 * b["h2"] + c2 * b["t2"])
-        if c0 != 0.0:
-            f = f + c0 * b["m1"]
-            df = df - c0 * b["m2"]
-        da1, da0 = -r1 * (f + x * df), r1 * df
-        return scale1 * f, m1s * da1 + ms * da0, m1s * da1 + nu2 * da0
+        f = combine((c1, b["h1"]), (c2, b["t1"]), (c0, b.get("m1")))
+        df = -combine((c1, b["h2"]), (c2, b["t2"]), (c0, b.get("m2")))
+        return (scale1 * f, *derivatives(f, df, r1))
 
     def power2(c0: float, c1: float, c2: float) -> tuple:
-        f = c1 * b["h2"] + c2 * b["t2"]
-        df = -2.0 * (c1 * b["h3"] + c2 * b["t3"])
+        f = combine((c1, b["h2"]), (c2, b["t2"]), (c0, b.get("m2")))
+        df = -2.0 * combine((c1, b["h3"]), (c2, b["t3"]))
         if c0 != 0.0:
-            f = f + c0 * b["m2"]
             df = df - 2.0 * c0 * b["m3"]
-        da1, da0 = -r2 * (2.0 * f + x * df), r2 * df
-        return scale2 * f, m1s * da1 + ms * da0, m1s * da1 + nu2 * da0
+        return (scale2 * f, *derivatives(2.0 * f, df, r2))
 
     ints = {
         "g": power1(ms, m1s, 0.0),
@@ -211,7 +227,51 @@ def _integrals(pts: _Points, a1: np.ndarray, a0: np.ndarray) -> tuple[dict, dict
         "s1": power2(0.0, nu2, m1s),
         "s2": power2(ms * nu2, m1s * (ms + nu2), m1s * m1s),
     }
+    if ms == 0.0 and nu2 == 0.0:  # linear activation: what `q_rhs` needs
+        ints["j1"], ints["j2"] = power2(0.0, 1.0, 0.0), power2(0.0, 0.0, 1.0)
+        ridge = pts.lam > 0.0
+        g0, dg0 = _nonzero_inverse_square(pts.psi1, x)
+        da1 = -r2 * (2.0 * g0 + x * dg0)
+        zero = np.zeros_like(x)
+        ints["j0"] = tuple(np.where(ridge, v, zero) for v in (scale2 * g0, m1s * da1, m1s * da1))
     return ints, b
+
+
+def _nonzero_inverse_square(psi1: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`equations.nonzero_inverse_square` for arrays."""
+    big = psi1 > 1.0
+    b = _basis(np.where(big, 1.0 / psi1, psi1), np.where(big, x / psi1, x), True)
+    g = np.where(big, b["m2"] / psi1**3, b["m2"])
+    dg = np.where(big, -2.0 * b["m3"] / psi1**4, -2.0 * b["m3"])
+    return g, dg
+
+
+def _q_rhs(pts: _Points, th1: Any, th2: Any, b2: Any, ints: dict) -> tuple:
+    """`equations.q_rhs` for arrays."""
+    P, p12 = pts.P, pts.p12  # noqa: N806
+    q3 = ints["q3"]
+    if "j2" not in ints:
+        q1, q2 = ints["q1"], ints["q2"]
+        qf = pts.Q0 - 2.0 * th1 * P * q1[0] + th1 * th1 * P * q2[0] + b2 * p12 * q3[0]
+        dq_th1 = P * (-2.0 * q1[0] - 2.0 * th1 * q1[1] + 2.0 * th1 * q2[0] + th1 * th1 * q2[1])
+        dq_th1 = dq_th1 + b2 * p12 * q3[1]
+        dq_th2 = P * (-2.0 * th1 * q1[2] + th1 * th1 * q2[2]) + b2 * p12 * q3[2]
+        return qf, dq_th1, dq_th2, p12 * q3[0]
+    f2 = pts.signal**2
+    sigma2 = pts.noise**2 + np.where(pts.psi1 < 1.0, f2 * (1.0 - pts.psi1), 0.0)
+    c, d = 2.0 * pts.psi1 * pts.lam, pts.mu1sq * th2
+    j0, j1, j2 = ints["j0"], ints["j1"], ints["j2"]
+    weight = np.where(P > 0.0, pts.psi1 * f2, 0.0)
+    squares, ds_th1, ds_th2 = d * d * j2[0], d * d * j2[1], d * d * j2[2]
+    ds_th2 = ds_th2 + pts.mu1sq * 2.0 * d * j2[0]
+    ridge = c > 0.0
+    squares = squares + np.where(ridge, c * c * j0[0] + 2.0 * c * d * j1[0], 0.0)
+    ds_th1 = ds_th1 + np.where(ridge, c * c * j0[1] + 2.0 * c * d * j1[1], 0.0)
+    ds_th2 = ds_th2 + np.where(
+        ridge, c * c * j0[2] + 2.0 * c * d * j1[2] + pts.mu1sq * 2.0 * c * j1[0], 0.0
+    )
+    qf = sigma2 + weight * squares + b2 * p12 * q3[0]
+    return qf, weight * ds_th1 + b2 * p12 * q3[1], weight * ds_th2 + b2 * p12 * q3[2], p12 * q3[0]
 
 
 def _residual(pts: _Points, u: np.ndarray) -> dict:
@@ -224,7 +284,7 @@ def _residual(pts: _Points, u: np.ndarray) -> dict:
     ints, base = _integrals(pts, a1, a0)
     P, p12 = pts.P, pts.p12  # noqa: N806
     t1, t2, db2 = lt["dth1"], lt["dth2"], lt["db2"]
-    g, q1, q2, q3, s1, s2 = (ints[k] for k in ("g", "q1", "q2", "q3", "s1", "s2"))
+    g, q3, s1, s2 = (ints[k] for k in ("g", "q3", "s1", "s2"))
     n = len(gam)
     F = np.empty((n, 3))  # noqa: N806
     J = np.empty((n, 3, 3))  # noqa: N806
@@ -233,13 +293,9 @@ def _residual(pts: _Points, u: np.ndarray) -> dict:
     J[:, 0, 0] = 1.0 - (g[1] * t1[0] + g[2] * t2[0]) * gi
     J[:, 0, 1] = -(g[1] * t1[1] + g[2] * t2[1]) * gi
     J[:, 0, 2] = -(g[1] * t1[2] + g[2] * t2[2]) * gi
-    qf = pts.Q0 - 2.0 * th1 * P * q1[0] + th1 * th1 * P * q2[0] + b2 * p12 * q3[0]
+    qf, dq_th1, dq_th2, dq_b2 = _q_rhs(pts, th1, th2, b2, ints)
     valid = qf > 0.0
     F[:, 1] = np.log(Q) - np.log(np.where(valid, qf, np.nan))
-    dq_th1 = P * (-2.0 * q1[0] - 2.0 * th1 * q1[1] + 2.0 * th1 * q2[0] + th1 * th1 * q2[1])
-    dq_th1 = dq_th1 + b2 * p12 * q3[1]
-    dq_th2 = P * (-2.0 * th1 * q1[2] + th1 * th1 * q2[2]) + b2 * p12 * q3[2]
-    dq_b2 = p12 * q3[0]
     qi = 1.0 / qf
     J[:, 1, 0] = -(dq_th1 * t1[0] + dq_th2 * t2[0] + dq_b2 * db2[0]) * qi
     J[:, 1, 1] = 1.0 - (dq_th1 * t1[1] + dq_th2 * t2[1] + dq_b2 * db2[1]) * qi
@@ -287,33 +343,38 @@ def _solve3(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x, ok
 
 
-def _newton(pts: _Points, u0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _newton(pts: _Points, u0: np.ndarray) -> dict[str, np.ndarray]:
     """`solve.newton` on `_residual`, for all points at once.
 
-    Returns (u, converged, iterations, residual); a point that fails stops where it failed, and
-    the last STRAGGLERS points still iterating are left unconverged (`solve` takes them).
+    Returns u, converged, iterations (at convergence, or where the point failed), residual,
+    and `straggler`: the last STRAGGLERS points still iterating, left where they are (the
+    iterations they have done in `iterations`) for `solve.newton` to go on from.
     """
     n = len(u0)
     x = u0.copy()
     converged = np.zeros(n, dtype=bool)
+    straggler = np.zeros(n, dtype=bool)
     iterations = np.zeros(n, dtype=int)
     final = np.full(n, math.inf)
     ev = _residual(pts, x)
     f = ev["F"]
     jac = ev["J"]
     merit = np.sum(f * f, axis=1)
-    active = np.isfinite(merit)  # a start outside the domain fails here
+    active = np.isfinite(merit)  # a start outside the domain fails here, after 0 iterations
     for it in range(NEWTON_MAX_ITER + 1):
         if not active.any():
             break
         res = np.max(np.abs(f), axis=1)
         done = active & np.isfinite(res) & (res < NEWTON_TOL)
         converged |= done
-        iterations[done] = it
         final[done] = res[done]
+        iterations[active] = it
         active &= np.isfinite(res) & ~done
-        if it == NEWTON_MAX_ITER or active.sum() <= STRAGGLERS:
-            break  # the last few slow points cost more in numpy calls than in `solve`
+        if it == NEWTON_MAX_ITER:
+            break
+        if active.sum() <= STRAGGLERS:
+            straggler = active.copy()  # cheaper in `solve.newton` than in numpy calls
+            break
         ia = np.flatnonzero(active)
         step, ok = _solve3(jac[ia], f[ia])
         step = -step
@@ -345,7 +406,10 @@ def _newton(pts: _Points, u0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
             lost = t[pending] < LINE_SEARCH_MIN
             active[ia[pending[lost]]] = False
             pending = pending[~lost]
-    return x, converged, iterations, final
+    return {
+        "u": x, "converged": converged, "iterations": iterations, "residual": final,
+        "straggler": straggler,
+    }  # fmt: skip
 
 
 def _hessian(pts: _Points, ev: dict) -> np.ndarray:
@@ -358,9 +422,7 @@ def _hessian(pts: _Points, ev: dict) -> np.ndarray:
     d2 = (lt["dth2"][1], lt["dth2"][2], lt["dth2"][0])
     db = (lt["db2"][1], lt["db2"][2], lt["db2"][0])
     g, q1, q2, q3, s1, s2 = (ints[k] for k in ("g", "q1", "q2", "q3", "s1", "s2"))
-    dq1 = b2 * p12 * q3[1] + P * (-2.0 * q1[0] - 2.0 * th1 * q1[1] + 2.0 * th1 * q2[0])
-    dq1 = dq1 + P * th1 * th1 * q2[1]
-    dq2 = b2 * p12 * q3[2] + P * (-2.0 * th1 * q1[2] + th1 * th1 * q2[2])
+    _, dq1, dq2, _ = _q_rhs(pts, th1, th2, b2, ints)
     ds1 = b2 * p12 * s2[1] + P * (2.0 * th1 * s1[0] + th1 * th1 * s1[1])
     ds2 = b2 * p12 * s2[2] + P * th1 * th1 * s1[2]
     h = np.zeros((len(Q), 6, 6))
@@ -453,17 +515,40 @@ def _outputs(pts: _Points, ev: dict) -> dict[str, np.ndarray]:
     }
 
 
+def _go_on(problem: Problem, u: np.ndarray, iterations: int, straggler: bool) -> Any:
+    """Case 5 of `solve` for a point whose batched Newton from the default start stopped after
+    `iterations`: Newton goes on in `solve.newton` (a straggler) or has failed; then
+    `solve.finish` (continuation, certificate). The result or the TheoryError."""
+    co = Coefficients.from_problem(problem)
+    if straggler:
+        root = newton(lambda v: residual(co, v), u.tolist(), max_iter=NEWTON_MAX_ITER - iterations)
+        iterations += root.iterations
+    else:
+        root = RootResult(tuple(u.tolist()), iterations, math.inf, False, "stopped")
+    try:
+        return finish(problem, co, co.eps_c(), root, iterations)
+    except TheoryError as error:
+        return error
+
+
 def _generic(
     problems: list[Problem], pts: _Points, eps_c: np.ndarray, u0: np.ndarray | None = None
 ) -> list[Any]:
     """Newton (from `u0`, else the default start) and the certificate, as in case 5 of `solve`
     (None where `solve` must decide)."""
-    if u0 is None:
+    default = u0 is None
+    if default:
         p12, q0 = pts.p12, pts.Q0
         u0 = np.stack([np.log(p12), np.log(q0), np.full_like(p12, math.log(DEFAULT_S))], axis=1)
     with np.errstate(all="ignore"):
-        u, converged, iterations, residual = _newton(pts, u0)
+        root = _newton(pts, u0)
+        u, converged, iterations, residual = (
+            root[k] for k in ("u", "converged", "iterations", "residual")
+        )
         out: list[Any] = [None] * len(problems)
+        if default:  # the rest of case 5 as `solve` does it, from where Newton stopped
+            for i in np.flatnonzero(~converged).tolist():
+                out[i] = _go_on(problems[i], u[i], int(iterations[i]), bool(root["straggler"][i]))
         idx = np.flatnonzero(converged)
         if not len(idx):
             return out

@@ -238,6 +238,7 @@ class Integrals:
 
     g = int k/A, q1 = int l/A, q2 = int l k/A^2, q3 = int k^2/A^2, s1 = int l m/A^2,
     s2 = int k m/A^2 (q1, q2, s1 are 0 when P = 0: they are only used multiplied by P).
+    Linear activation only (`q_rhs`): j0, j1, j2 = int_{l > 0} l^j / A^2 (j0 only when lam > 0).
     """
 
     g: Triple
@@ -246,6 +247,9 @@ class Integrals:
     q3: Triple
     s1: Triple
     s2: Triple
+    j0: Triple = ZERO3
+    j1: Triple = ZERO3
+    j2: Triple = ZERO3
 
 
 def integrals(co: Coefficients, a1: float, a0: float, b: Basis | None = None) -> Integrals:
@@ -300,7 +304,20 @@ def integrals(co: Coefficients, a1: float, a0: float, b: Basis | None = None) ->
         da1, da0 = -r2 * (2.0 * f + x * df), r2 * df
         return scale2 * f, m1s * da1 + ms * da0, m1s * da1 + nu2 * da0
 
-    return Integrals(
+    if x == 0.0:
+        # Linear activation without ridge: a0 = 0 stays 0, so only d/da1 enters; the terms of
+        # zero coefficient are skipped (their transforms diverge at psi1 = 1).
+        def power1(c0: float, c1: float, c2: float) -> Triple:
+            f = (c1 * b.h1 if c1 else 0.0) + (c2 * b.t1 if c2 else 0.0)
+            d = m1s * (-r1 * f)
+            return scale1 * f, d, d
+
+        def power2(c0: float, c1: float, c2: float) -> Triple:
+            f = (c1 * b.h2 if c1 else 0.0) + (c2 * b.t2 if c2 else 0.0)
+            d = m1s * (-r2 * (2.0 * f))
+            return scale2 * f, d, d
+
+    base = (
         power1(ms, m1s, 0.0),
         power1(0.0, 1.0, 0.0) if with_p else ZERO3,
         power2(0.0, ms, m1s) if with_p else ZERO3,
@@ -308,6 +325,65 @@ def integrals(co: Coefficients, a1: float, a0: float, b: Basis | None = None) ->
         power2(0.0, nu2, m1s) if with_p else ZERO3,
         power2(ms * nu2, m1s * (ms + nu2), m1s * m1s),
     )
+    if not co.linear:
+        return Integrals(*base)
+    j0 = ZERO3
+    if co.lam > 0.0:  # a0 = 2 psi1 lam does not depend on th1, th2
+        g0, dg0 = nonzero_inverse_square(co.psi1, x)
+        da1 = -r2 * (2.0 * g0 + x * dg0)
+        j0 = (scale2 * g0, m1s * da1, m1s * da1)
+    return Integrals(*base, j0, power2(0.0, 1.0, 0.0), power2(0.0, 0.0, 1.0))
+
+
+def nonzero_inverse_square(psi1: float, x: float) -> tuple[float, float]:
+    """(G, G') with G(x) = int_{l > 0} dmu(l) / (l + x)^2, x > 0: the law without its atom.
+
+    For psi1 > 1 the nonzero eigenvalues of Theta Theta^T / d are psi1 times those of
+    Theta^T Theta / N, whose law is Marchenko-Pastur of ratio 1 / psi1 (no atom), with weight
+    1 / psi1: G(x) = psi1^-3 m2'(x / psi1), G'(x) = -2 psi1^-4 m3'(x / psi1). For psi1 <= 1
+    there is no atom: G = m2, G' = -2 m3 (`spectrum.basis`).
+    """
+    if psi1 > 1.0:
+        b = basis(1.0 / psi1, x / psi1)
+        return b.m2 / psi1**3, -2.0 * b.m3 / psi1**4
+    b = basis(psi1, x)
+    return b.m2, -2.0 * b.m3
+
+
+def q_rhs(
+    co: Coefficients, th1: float, th2: float, b2: float, ints: Integrals
+) -> tuple[float, float, float, float]:
+    """Q_rhs = Q0 - 2 th1 P int l/A + th1^2 P int l k/A^2 + b2 p12 int k^2/A^2 (the right side
+    of (E2)) and its derivatives in th1, th2, b2.
+
+    Linear activation: written without the cancellation of Q0 against the th1 terms, which
+    leaves no digit of Q when E_std << F1^2 (noiseless, near exact recovery). With
+    Q0 - P int_{l>0} l/k = sigma2 (= tau^2 for psi1 >= 1, F1^2 (1 - psi1) + tau^2 otherwise),
+    A - th1 k = 2 psi1 lam + th2 mu1^2 l = c + d l and l/k = 1/mu1^2 on l > 0:
+    Q_rhs = sigma2 + psi1 F1^2 (c^2 j0 + 2 c d j1 + d^2 j2) + b2 p12 int k^2/A^2.
+    """
+    P, p12 = co.P, co.p12  # noqa: N806
+    q3 = ints.q3
+    if not co.linear:
+        q1, q2 = ints.q1, ints.q2
+        qf = co.Q0 - 2.0 * th1 * P * q1[0] + th1 * th1 * P * q2[0] + b2 * p12 * q3[0]
+        dq_th1 = P * (-2.0 * q1[0] - 2.0 * th1 * q1[1] + 2.0 * th1 * q2[0] + th1 * th1 * q2[1])
+        dq_th1 += b2 * p12 * q3[1]
+        dq_th2 = P * (-2.0 * th1 * q1[2] + th1 * th1 * q2[2]) + b2 * p12 * q3[2]
+        return qf, dq_th1, dq_th2, p12 * q3[0]
+    f2 = co.signal**2
+    sigma2 = co.noise**2 + (f2 * (1.0 - co.psi1) if co.psi1 < 1.0 else 0.0)
+    c, d = 2.0 * co.psi1 * co.lam, co.mu1sq * th2
+    j0, j1, j2 = ints.j0, ints.j1, ints.j2
+    weight = co.psi1 * f2 if P > 0.0 else 0.0  # P / mu1^2
+    squares, ds_th1, ds_th2 = d * d * j2[0], d * d * j2[1], d * d * j2[2]
+    ds_th2 += co.mu1sq * 2.0 * d * j2[0]
+    if c > 0.0:  # (j0, j1 diverge at psi1 = 1 without ridge)
+        squares += c * c * j0[0] + 2.0 * c * d * j1[0]
+        ds_th1 += c * c * j0[1] + 2.0 * c * d * j1[1]
+        ds_th2 += c * c * j0[2] + 2.0 * c * d * j1[2] + co.mu1sq * 2.0 * c * j1[0]
+    qf = sigma2 + weight * squares + b2 * p12 * q3[0]
+    return qf, weight * ds_th1 + b2 * p12 * q3[1], weight * ds_th2 + b2 * p12 * q3[2], p12 * q3[0]
 
 
 @dataclass(frozen=True)
@@ -345,16 +421,11 @@ def residual(co: Coefficients, u: tuple[float, float, float]) -> Evaluation:
         -(g[1] * t1[1] + g[2] * t2[1]) * gi,
         -(g[1] * t1[2] + g[2] * t2[2]) * gi,
     )
-    q1, q2, q3 = ints.q1, ints.q2, ints.q3
-    qf = co.Q0 - 2.0 * th1 * P * q1[0] + th1 * th1 * P * q2[0] + b2 * p12 * q3[0]
+    # Q_rhs and its derivatives in th1 (explicit and through A), th2 (through A) and b2
+    qf, dq_th1, dq_th2, dq_b2 = q_rhs(co, th1, th2, b2, ints)
     if not qf > 0.0:
         raise FloatingPointError("Q equation left its domain (Q <= 0)")
     F2 = math.log(Q) - math.log(qf)  # noqa: N806
-    # d qf / d th1 (explicit and through A), d qf / d th2 (through A), d qf / d b2
-    dq_th1 = P * (-2.0 * q1[0] - 2.0 * th1 * q1[1] + 2.0 * th1 * q2[0] + th1 * th1 * q2[1])
-    dq_th1 += b2 * p12 * q3[1]
-    dq_th2 = P * (-2.0 * th1 * q1[2] + th1 * th1 * q2[2]) + b2 * p12 * q3[2]
-    dq_b2 = p12 * q3[0]
     qi = 1.0 / qf
     row2 = (
         -(dq_th1 * t1[0] + dq_th2 * t2[0] + dq_b2 * db2[0]) * qi,
@@ -523,11 +594,9 @@ def saddle_hessian(
     d1 = (lt.dth1[1], lt.dth1[2], lt.dth1[0])
     d2 = (lt.dth2[1], lt.dth2[2], lt.dth2[0])
     db = (lt.db2[1], lt.db2[2], lt.db2[0])
-    g, q1, q2, q3, s1, s2 = ints.g, ints.q1, ints.q2, ints.q3, ints.s1, ints.s2
+    g, q3, s1, s2 = ints.g, ints.q3, ints.s1, ints.s2
     # d Q_rhs / d th1, th2 and d s2_rhs / d th1, th2 (Q_rhs, s2_rhs: right sides of (E2), (E3))
-    dq1 = b2 * p12 * q3[1] + P * (-2.0 * q1[0] - 2.0 * th1 * q1[1] + 2.0 * th1 * q2[0])
-    dq1 += P * th1 * th1 * q2[1]
-    dq2 = b2 * p12 * q3[2] + P * (-2.0 * th1 * q1[2] + th1 * th1 * q2[2])
+    _, dq1, dq2, _ = q_rhs(co, th1, th2, b2, ints)
     ds1 = b2 * p12 * s2[1] + P * (2.0 * th1 * s1[0] + th1 * th1 * s1[1])
     ds2 = b2 * p12 * s2[2] + P * th1 * th1 * s1[2]
     h = [

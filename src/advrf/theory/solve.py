@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -52,7 +52,7 @@ NEWTON_MAX_STEP = 2.0  # largest change of any log-unknown in one Newton step
 LINE_SEARCH_MIN = 1e-10  # smallest step fraction tried by the backtracking line search
 ARMIJO = 1e-4
 CONTINUATION_LAM_START = 1e4  # heavily regularised starting point of the lam continuation
-CONTINUATION_LAM_FLOOR = 1e-14  # below this, the continuation jumps to lam = 0
+CONTINUATION_LAM_FLOOR = 1e-14  # below this, the continuation to lam = 0 jumps to 0
 CONTINUATION_FACTOR = 10.0  # initial ratio between successive lam of the continuation
 CONTINUATION_MIN_FACTOR = 1.05  # give up when the adaptive ratio falls below this
 HESSIAN_TINY = 1e-280  # a Hessian row below this (e.g. eps^2 s^2 underflowing) has decoupled
@@ -67,6 +67,7 @@ SQRT_2 = math.sqrt(2.0)
 RESIDUAL_ROUNDING = 1e-15
 ERROR_BOUND_MAX = 1e-8
 INTERPOLATOR_LOG_RANGE = 40.0  # bracket of log delta / log rho in the interpolation limits
+UNIT_RANGE = (1e-30, 1e30)  # sqrt(F1^2 + tau^2) solved as given; outside, scaled to 1 (_solve)
 ROOT_LOG_LIMIT = 700.0  # widest bracket of log delta / log rho (exp overflows past ~709)
 ROOT_MAX_ITER = 200  # Newton-bisection steps of the interpolation limits (bisection alone: ~60)
 EPS = float(np.finfo(float).eps)
@@ -336,8 +337,8 @@ def _continuation(problem: Problem) -> tuple[RootResult, int]:
     factor = CONTINUATION_FACTOR
     while lam > target:
         nxt = max(lam / factor, target)
-        if nxt < CONTINUATION_LAM_FLOOR:
-            nxt = target
+        if target == 0.0 and nxt < CONTINUATION_LAM_FLOOR:
+            nxt = target  # a positive target is approached geometrically all the way
         trial = _newton_system(Coefficients.from_problem(problem.with_(lam=nxt)), root.x)
         total += trial.iterations
         if trial.converged:
@@ -430,7 +431,8 @@ def _result_from_root(
         raise _fail(
             problem,
             f"the equations are ill-conditioned there (relative error bound {bound:.2g} on "
-            "the errors; the interpolation peak without regularisation)",
+            "the errors: the interpolation peak without regularisation, or E_std many orders "
+            "below the null risk)",
             root.residual,
             iterations,
         )
@@ -665,6 +667,42 @@ def solve(problem: Problem, start: TheoryResult | None = None) -> TheoryResult:
 
 
 def _solve(problem: Problem, start: TheoryResult | None) -> TheoryResult:
+    """`_solve_unit` in units where F1^2 + tau^2 is of order 1; any arithmetic failure becomes a
+    TheoryError naming the point.
+
+    The theory is homogeneous in (signal, noise): scaling both by c scales a, and so s, by c and
+    Q, E_rob, E_std, the training objective, ||a||^2, ||w||^2, <beta, w> and s^2 by c^2 (every
+    term of program (1) has degree 2 in (y, a)), while eps_c, gam and the iterations do not
+    change. A point with c = sqrt(F1^2 + tau^2) outside UNIT_RANGE is solved at c = 1 and scaled
+    back, so no intermediate quantity over- or underflows.
+    """
+    try:
+        c = math.hypot(problem.signal, problem.noise)
+        if UNIT_RANGE[0] <= c <= UNIT_RANGE[1]:
+            return _solve_unit(problem, start)
+        unit = problem.with_(signal=problem.signal / c, noise=problem.noise / c)
+        if start is not None:
+            start = replace(start, Q=start.Q / c / c, s=start.s / c)
+        r = _solve_unit(unit, start)
+        c2 = c * c
+        out = TheoryResult.build(
+            problem, regime=r.regime, Q=r.Q * c2, s=r.s * c, train_objective=r.train_objective * c2,
+            norm_a2=r.norm_a2 * c2, norm_w2=r.norm_w2 * c2, beta_w=r.beta_w * c2,
+            grad_norm2=r.grad_norm2 * c2, eps_c=r.eps_c, iterations=r.iterations,
+            residual=r.residual, gam=r.gam, inertia=r.inertia,
+        )  # fmt: skip
+        if not all(math.isfinite(x) for x in (out.robust_error, out.standard_error, out.Q)):
+            raise OverflowError("the errors are outside the range of double precision")
+        return out
+    except TheoryError:
+        raise
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError) as error:
+        raise TheoryError(
+            f"theory failed for {_describe(problem)}: {type(error).__name__}: {error}"
+        ) from None
+
+
+def _solve_unit(problem: Problem, start: TheoryResult | None) -> TheoryResult:
     co = Coefficients.from_problem(problem)
     eps_c = co.eps_c()
     if co.eps > 0.0 and co.eps >= eps_c:
@@ -708,6 +746,14 @@ def _solve(problem: Problem, start: TheoryResult | None) -> TheoryResult:
     if root is None or not root.converged:
         root = _newton_system(co, default_start(co))
         iterations += root.iterations
+    return finish(problem, co, eps_c, root, iterations)
+
+
+def finish(
+    problem: Problem, co: Coefficients, eps_c: float, root: RootResult, iterations: int
+) -> TheoryResult:
+    """The end of case 5 after Newton from the default start gave `root` (after `iterations`
+    iterations in all): the lam-continuation when it did not converge, then the certificate."""
     if not root.converged:
         root, used = _continuation(problem)
         iterations += used
