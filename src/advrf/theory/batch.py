@@ -39,6 +39,7 @@ from advrf.theory.solve import (
     ROOT_MAX_ITER,
     ROOT_TOL,
     SQRT_2_OVER_PI,
+    UNIT_RANGE,
     Z_INTERPOLATING,
     RootResult,
     TheoryError,
@@ -518,7 +519,7 @@ def _outputs(pts: _Points, ev: dict) -> dict[str, np.ndarray]:
 def _go_on(problem: Problem, u: np.ndarray, iterations: int, straggler: bool) -> Any:
     """Case 5 of `solve` for a point whose batched Newton from the default start stopped after
     `iterations`: Newton goes on in `solve.newton` (a straggler) or has failed; then
-    `solve.finish` (continuation, certificate). The result or the TheoryError."""
+    `solve.finish` (continuation, certificate). The result, the TheoryError, or None."""
     co = Coefficients.from_problem(problem)
     if straggler:
         root = newton(lambda v: residual(co, v), u.tolist(), max_iter=NEWTON_MAX_ITER - iterations)
@@ -529,6 +530,8 @@ def _go_on(problem: Problem, u: np.ndarray, iterations: int, straggler: bool) ->
         return finish(problem, co, co.eps_c(), root, iterations)
     except TheoryError as error:
         return error
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError):
+        return None  # `solve` words the failure
 
 
 def _generic(
@@ -558,6 +561,7 @@ def _generic(
         certified = _error_bound(ev, eps_test) < ERROR_BOUND_MAX
         certified &= _inertia_ok(_hessian(sub, ev), sub.eps == 0.0)
         values = _outputs(sub, ev)
+        certified &= np.all(np.isfinite([ev["Q"], ev["s"], *values.values()]), axis=0)
     cols = [
         ev["Q"], ev["s"], values["train_objective"], values["norm_a2"], values["norm_w2"],
         values["beta_w"], eps_c[idx], iterations[idx], residual[idx], ev["gam"], sub.eps > 0.0,
@@ -672,6 +676,7 @@ def _interpolators(pts: _Points, norm: str) -> dict[str, np.ndarray]:
     ok &= denom > 0.0
     Q = num / denom  # noqa: N806
     order = _order(pts, b, a1, 1.0, Q)
+    ok &= (Q > 0.0) & np.all(np.isfinite([Q, *order.values()]), axis=0)
     return {"t": t, "Q": Q, "ok": ok, "residual": np.abs(excess(np.arange(n), log_t)[0]), **order}
 
 
@@ -770,6 +775,8 @@ def _group(problems: list[Problem]) -> list[Any]:
         if linear:  # the exact-recovery phase is decided by `solve`
             special_case |= (pts.noise == 0.0) & (pts.psi1 >= 1.0) & (pts.psi2 > 1.0)
         special_case |= ~(pts.P > 0.0) | ~np.isfinite(eps_c)
+        scale = np.hypot(pts.signal, pts.noise)  # `solve` rescales these (UNIT_RANGE)
+        special_case |= (scale < UNIT_RANGE[0]) | (scale > UNIT_RANGE[1])
     for i in np.flatnonzero(trivial):
         q0 = problems[i].null_risk
         out[i] = TheoryResult.build(

@@ -30,7 +30,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import special
 
-from advrf.problem import Problem
+from advrf.problem import SMALLEST, Problem
 from advrf.theory.equations import (
     Coefficients,
     Evaluation,
@@ -626,13 +626,14 @@ def _exact_recovery(co: Coefficients, problem: Problem, eps_c: float) -> TheoryR
         p_out = special.erfc(z / SQRT_2)
         g2in = special.gammainc(1.5, 0.5 * z * z)
         c, t = 2.0 * co.psi1 * co.lam / co.mu1sq, 2.0 * co.eps**2
-        j = t * t * base.h1 + (2.0 * c * t * base.h2 + c * c * base.h3 if c > 0.0 else 0.0)
-        phase = (
-            1.0
-            - co.psi2 * (g2in + z * z * p_out)
-            - co.psi1 * co.psi2**2 * z * z * j / (4.0 * co.eps**2)
-        )
-        if phase < 0.0:
+        with np.errstate(all="ignore"):  # numpy scalars: an overflow is -inf, outside the phase
+            j = t * t * base.h1 + (2.0 * c * t * base.h2 + c * c * base.h3 if c > 0.0 else 0.0)
+            phase = (
+                1.0
+                - co.psi2 * (g2in + z * z * p_out)
+                - co.psi1 * co.psi2**2 * z * z * j / (4.0 * co.eps**2)
+            )
+        if not phase >= 0.0:
             return None
     f2 = co.signal**2
     norm_a2 = f2 / co.mu1sq * co.psi1 * base.h2  # w^T (F^T F)^-1 w, ||w||^2 = F1^2 / mu1^2
@@ -680,7 +681,8 @@ def _solve(problem: Problem, start: TheoryResult | None) -> TheoryResult:
         c = math.hypot(problem.signal, problem.noise)
         if UNIT_RANGE[0] <= c <= UNIT_RANGE[1]:
             return _solve_unit(problem, start)
-        unit = problem.with_(signal=problem.signal / c, noise=problem.noise / c)
+        # a signal below SMALLEST of the noise is below rounding in every output: kept at SMALLEST
+        unit = problem.with_(signal=max(problem.signal / c, SMALLEST), noise=problem.noise / c)
         if start is not None:
             start = replace(start, Q=start.Q / c / c, s=start.s / c)
         r = _solve_unit(unit, start)
