@@ -25,7 +25,7 @@ and their exact Jacobian. They are the stationarity conditions of the scalar fun
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scipy import special
 
@@ -78,43 +78,30 @@ class Coefficients:
             spectrum=Spectrum(problem.psi1),
         )
 
-    @property
-    def linear(self) -> bool:
-        """mu_star = nu = 0: the features span only the d input directions."""
-        return self.mustar2 == 0.0 and self.nu2 == 0.0
-
-    @property
-    def p12(self) -> float:
-        return self.psi1 / self.psi2
-
-    @property
-    def Q0(self) -> float:  # noqa: N802 - the spec's symbol
-        return self.signal**2 + self.noise**2
-
-    @property
-    def P(self) -> float:  # noqa: N802 - the spec's symbol
-        return self.psi1 * self.signal**2 * self.mu1sq
-
+    # Derived once (the solver reads them in every evaluation).
+    linear: bool = field(init=False)  # mu_star = nu = 0: the features span only the inputs
+    p12: float = field(init=False)
+    Q0: float = field(init=False)  # the spec's symbol, F1^2 + tau^2
+    P: float = field(init=False)  # the spec's symbol, psi1 F1^2 mu1^2
     # Polynomials in l (c0, c1, c2) integrated against the MP law.
-    @property
-    def k(self) -> Poly:
-        return (self.mustar2, self.mu1sq, 0.0)
+    k: Poly = field(init=False)  # mu1^2 l + mu_star^2
+    lk: Poly = field(init=False)
+    kk: Poly = field(init=False)
+    lm: Poly = field(init=False)
+    km: Poly = field(init=False)
 
-    @property
-    def lk(self) -> Poly:
-        return (0.0, self.mustar2, self.mu1sq)
-
-    @property
-    def kk(self) -> Poly:
-        return (self.mustar2**2, 2.0 * self.mu1sq * self.mustar2, self.mu1sq**2)
-
-    @property
-    def lm(self) -> Poly:
-        return (0.0, self.nu2, self.mu1sq)
-
-    @property
-    def km(self) -> Poly:
-        return (self.mustar2 * self.nu2, self.mu1sq * (self.mustar2 + self.nu2), self.mu1sq**2)
+    def __post_init__(self) -> None:
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        m1s, ms, nu2 = self.mu1sq, self.mustar2, self.nu2
+        set_("linear", ms == 0.0 and nu2 == 0.0)
+        set_("p12", self.psi1 / self.psi2)
+        set_("Q0", self.signal**2 + self.noise**2)
+        set_("P", self.psi1 * self.signal**2 * m1s)
+        set_("k", (ms, m1s, 0.0))
+        set_("lk", (0.0, ms, m1s))
+        set_("kk", (ms**2, 2.0 * m1s * ms, m1s**2))
+        set_("lm", (0.0, nu2, m1s))
+        set_("km", (ms * nu2, m1s * (ms + nu2), m1s**2))
 
     def precision(self, th1: float, th2: float) -> tuple[float, float]:
         """(a1, a0) with A(l) = 2 psi1 lam + th1 k(l) + th2 m(l) = a1 l + a0."""
