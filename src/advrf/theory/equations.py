@@ -466,10 +466,28 @@ def order_parameters(
     if base is None:
         base = _basis(co, a1, a0)
 
-    def integral(poly: Poly, power: int) -> float:
-        if poly == (0.0, 0.0, 0.0):
-            return 0.0
-        return sp.integrate_with_derivatives(poly, a1, a0, power, base)[0]
+    if base is None:  # constant A: moment formulas
+
+        def integral(poly: Poly, power: int) -> float:
+            if poly == (0.0, 0.0, 0.0):
+                return 0.0
+            return sp.integrate_with_derivatives(poly, a1, a0, power, base)[0]
+
+    else:  # the operations of Spectrum.integrate_with_derivatives(...)[0], inline
+        b = base
+        scales = (1.0, a1**-1, a1**-2)
+
+        def integral(poly: Poly, power: int) -> float:
+            c0, c1, c2 = poly
+            if power == 1:
+                f = c1 * b.h1 + c2 * b.t1
+                if c0 != 0.0:
+                    f += c0 * b.m1
+            else:
+                f = c1 * b.h2 + c2 * b.t2
+                if c0 != 0.0:
+                    f += c0 * b.m2
+            return scales[power] * f
 
     t1 = th1 * th1 * P
     return OrderParameters(

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
-from scipy import special
+from scipy import linalg, special
 
 from advrf.problem import SMALLEST, Problem
 from advrf.theory.equations import (
@@ -56,6 +56,7 @@ CONTINUATION_LAM_FLOOR = 1e-14  # below this, the continuation to lam = 0 jumps 
 CONTINUATION_FACTOR = 10.0  # initial ratio between successive lam of the continuation
 CONTINUATION_MIN_FACTOR = 1.05  # give up when the adaptive ratio falls below this
 HESSIAN_TINY = 1e-280  # a Hessian row below this (e.g. eps^2 s^2 underflowing) has decoupled
+_SYEV = linalg.get_lapack_funcs("syev", (np.zeros((2, 2)),))
 FREE_ALL = [0, 1, 2, 3, 4, 5]  # (Q, s, gam, b2, th1, th2)
 FREE_EPS0 = [0, 2, 3, 4]  # eps = 0: s and th2 drop out
 ROOT_TOL = 1e-15  # relative tolerance of the scalar roots of the interpolation limits
@@ -366,25 +367,23 @@ def saddle_inertia(
     that the (s, th2) block underflows (it then decouples to rounding).
     """
     full = saddle_hessian(co, tuple(float(x) for x in v), lt, ints)
-    free = FREE_EPS0 if co.eps == 0.0 else FREE_ALL
-    hess = [[full[i][j] for j in free] for i in free]
+    hess = full if co.eps > 0.0 else [[full[i][j] for j in FREE_EPS0] for i in FREE_EPS0]
     size = [max(map(abs, row)) for row in hess]
-    if len(free) == 6 and not all(HESSIAN_TINY < x < math.inf for x in size):
+    if len(size) == 6 and not all(HESSIAN_TINY < x < math.inf for x in size):
         hess = [[full[i][j] for j in FREE_EPS0] for i in FREE_EPS0]
         size = [size[i] for i in FREE_EPS0]
-    # Equilibrate (a diagonal congruence, inertia unchanged) so that blocks of very
-    # different scales (e.g. s and th2 when eps is small) are resolved.
     if not all(0.0 < x < math.inf for x in size):
         return 0, 0, len(size)  # a zero or non-finite row: not a certified saddle
-    scale = [1.0 / math.sqrt(x) for x in size]
-    eig = np.linalg.eigvalsh(
-        np.array(
-            [
-                [h * si * sj for h, sj in zip(row, scale, strict=True)]
-                for row, si in zip(hess, scale, strict=True)
-            ]
-        )  # fmt: skip
-    ).tolist()
+    # Equilibrate (a diagonal congruence, inertia unchanged) so that blocks of very
+    # different scales (e.g. s and th2 when eps is small) are resolved.
+    scale = 1.0 / np.sqrt(np.array(size))
+    matrix = np.array(hess)
+    matrix *= scale[:, None]
+    matrix *= scale
+    eig, _, info = _SYEV(matrix, compute_v=0)  # LAPACK dsyev: numpy's eigvalsh without overhead
+    if info != 0:
+        return 0, 0, len(size)
+    eig = eig.tolist()
     return sum(x > 0.0 for x in eig), sum(x < 0.0 for x in eig), len(eig)
 
 
