@@ -69,6 +69,7 @@ RESIDUAL_ROUNDING = 1e-15
 ERROR_BOUND_MAX = 1e-8
 INTERPOLATOR_LOG_RANGE = 40.0  # bracket of log delta / log rho in the interpolation limits
 UNIT_RANGE = (1e-30, 1e30)  # sqrt(F1^2 + tau^2) solved as given; outside, scaled to 1 (_solve)
+PREDICTOR_ALIGNMENT = 0.999  # cosine of consecutive parameter steps for `_predicted_start`
 ROOT_LOG_LIMIT = 700.0  # widest bracket of log delta / log rho (exp overflows past ~709)
 ROOT_MAX_ITER = 200  # Newton-bisection steps of the interpolation limits (bisection alone: ~60)
 EPS = float(np.finfo(float).eps)
@@ -650,10 +651,11 @@ def _exact_recovery(co: Coefficients, problem: Problem, eps_c: float) -> TheoryR
     )
 
 
-def solve(problem: Problem, start: TheoryResult | None = None) -> TheoryResult:
+def solve(problem: Problem, start: TheoryResult | WarmStart | None = None) -> TheoryResult:
     """The asymptotic robust and standard errors of `problem` (module docstring).
 
-    `start`: a previous result (e.g. the neighbouring point of a sweep) used as a warm start.
+    `start`: a previous result (e.g. the neighbouring point of a sweep), or a `WarmStart`,
+    used as a warm start.
     The warm-then-cold policy of advrf: when the warm-started solve fails (no convergence or no
     certificate), the point is solved again cold, so a point's answer never depends on its
     neighbour. Raises TheoryError (the cold failure) when no certified solution is found.
@@ -666,7 +668,7 @@ def solve(problem: Problem, start: TheoryResult | None = None) -> TheoryResult:
         return _solve(problem, None)
 
 
-def _solve(problem: Problem, start: TheoryResult | None) -> TheoryResult:
+def _solve(problem: Problem, start: TheoryResult | WarmStart | None) -> TheoryResult:
     """`_solve_unit` in units where F1^2 + tau^2 is of order 1; any arithmetic failure becomes a
     TheoryError naming the point.
 
@@ -703,7 +705,7 @@ def _solve(problem: Problem, start: TheoryResult | None) -> TheoryResult:
         ) from None
 
 
-def _solve_unit(problem: Problem, start: TheoryResult | None) -> TheoryResult:
+def _solve_unit(problem: Problem, start: TheoryResult | WarmStart | None) -> TheoryResult:
     co = Coefficients.from_problem(problem)
     eps_c = co.eps_c()
     if co.eps > 0.0 and co.eps >= eps_c:
@@ -763,28 +765,79 @@ def finish(
     return _result_from_root(problem, co, root, iterations, eps_c)
 
 
+@dataclass(frozen=True)
+class WarmStart:
+    """A start for `solve` that is not a result: the unknowns (gam, Q, s) of a nontrivial point."""
+
+    gam: float
+    Q: float
+    s: float
+    phase: Phase = "nontrivial"
+
+
+# The parameters of a curve as a point of R^7 (logarithms of the ratios and scales), in which
+# `solve_curve` extrapolates its warm starts.
+def _coordinates(p: Problem) -> tuple[float, ...]:
+    return (math.log(p.psi1), math.log(p.psi2), p.eps, p.eps_test, p.lam, math.log(p.signal),
+            p.noise)  # fmt: skip
+
+
+def _predicted_start(
+    problems: Sequence[Problem], k: int, older: TheoryResult, last: TheoryResult
+) -> WarmStart | TheoryResult:
+    """The start of point k from the solutions at k - 2 (`older`) and k - 1 (`last`): linear
+    extrapolation of (log gam, log Q, log s) when the three points lie on one line of parameter
+    space with steps of comparable length (a psi1 curve), else `last` itself."""
+    if not all(r.regime in ("adversarial", "ridge") for r in (older, last)):
+        return last
+    x0, x1, x2 = (_coordinates(problems[i]) for i in (k - 2, k - 1, k))
+    d0 = [b - a for a, b in zip(x0, x1, strict=True)]
+    d1 = [b - a for a, b in zip(x1, x2, strict=True)]
+    n0, n1 = math.sqrt(sum(v * v for v in d0)), math.sqrt(sum(v * v for v in d1))
+    if not (n0 > 0.0 and 0.5 * n0 <= n1 <= 2.0 * n0):
+        return last
+    if sum(a * b for a, b in zip(d0, d1, strict=True)) < PREDICTOR_ALIGNMENT * n0 * n1:
+        return last
+    t = n1 / n0
+    u = [
+        math.log(b) + t * (math.log(b) - math.log(a))
+        for a, b in ((older.gam, last.gam), (older.Q, last.Q), (older.s, last.s))
+    ]
+    return WarmStart(*(math.exp(v) for v in u))
+
+
 def solve_curve(
     problems: Sequence[Problem], *, errors: Literal["raise", "return"] = "raise"
 ) -> list[TheoryResult] | list[TheoryResult | TheoryError]:
-    """`solve` along a sequence, each point warm-started from the previous solved one.
+    """`solve` along a sequence, each point warm-started from the previous solved ones.
 
-    errors="raise": the first TheoryError propagates. errors="return": a failed point is returned
-    as its TheoryError in place of its result and the curve goes on (the next point starts from
-    the last solved one).
+    The start is the previous solution, or, on a straight line of parameter space (a psi1 curve),
+    its linear extrapolation from the two previous ones (`_predicted_start`); a start that fails
+    is retried cold (`solve`). errors="raise": the first TheoryError propagates.
+    errors="return": a failed point is returned as its TheoryError in place of its result and
+    the curve goes on (the next point starts from the last solved one).
     """
     if errors not in ("raise", "return"):
         raise ValueError(f"errors must be 'raise' or 'return'; got {errors!r}")
     results: list[Any] = []
-    previous: TheoryResult | None = None
-    for problem in problems:
+    previous: TheoryResult | None = None  # the last solved point
+    older: TheoryResult | None = None  # the one before, when the two are consecutive
+    consecutive = False  # whether the point before this one was solved
+    for k, problem in enumerate(problems):
+        start: TheoryResult | WarmStart | None = previous
+        if consecutive and previous is not None and older is not None:
+            start = _predicted_start(problems, k, older, previous)
         try:
-            previous = solve(problem, start=previous)
+            result = solve(problem, start=start)
         except TheoryError as error:
             if errors == "raise":
                 raise
             results.append(error)
+            consecutive, older = False, None
             continue
-        results.append(previous)
+        older = previous if consecutive else None
+        previous, consecutive = result, True
+        results.append(result)
     return results
 
 
