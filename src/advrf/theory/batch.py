@@ -50,7 +50,8 @@ from advrf.theory.solve import (
     solve,
 )
 
-STRAGGLERS = 8  # Newton stops in numpy once this few points still iterate
+STRAGGLERS = 8  # Newton stops in numpy once this few points still iterate,
+STRAGGLER_FRACTION = 20  # or this fraction of them (1 / 20)
 SQRT_2 = math.sqrt(2.0)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
@@ -373,7 +374,7 @@ def _newton(pts: _Points, u0: np.ndarray) -> dict[str, np.ndarray]:
         active &= np.isfinite(res) & ~done
         if it == NEWTON_MAX_ITER:
             break
-        if active.sum() <= STRAGGLERS:
+        if active.sum() <= max(STRAGGLERS, n // STRAGGLER_FRACTION):
             straggler = active.copy()  # cheaper in `solve.newton` than in numpy calls
             break
         ia = np.flatnonzero(active)
