@@ -349,8 +349,9 @@ def _newton(pts: _Points, u0: np.ndarray) -> dict[str, np.ndarray]:
     """`solve.newton` on `_residual`, for all points at once.
 
     Returns u, converged, iterations (at convergence, or where the point failed), residual,
-    and `straggler`: the last STRAGGLERS points still iterating, left where they are (the
-    iterations they have done in `iterations`) for `solve.newton` to go on from.
+    and `straggler`: the last points still iterating (STRAGGLERS, or 1 / STRAGGLER_FRACTION of
+    them), left where they are (their iterations so far in `iterations`) for `solve.newton` to
+    go on from.
     """
     n = len(u0)
     x = u0.copy()
