@@ -25,7 +25,7 @@ bokeh = pytest.importorskip("bokeh", reason="Bokeh is not installed: pip install
 from bokeh.document import Document  # noqa: E402
 from bokeh.events import ButtonClick  # noqa: E402
 
-from advrf.explore.app import populate  # noqa: E402
+from advrf.explore.page import populate  # noqa: E402
 
 
 def cli_rows(capsys, view: View) -> list[dict]:
@@ -195,3 +195,12 @@ def test_cli_refuses_a_missing_results_directory(tmp_path, capsys):
 def click(doc: Document, name: str) -> None:
     """A click on a button, delivered as the server delivers the browser's."""
     doc.callbacks.trigger_event(ButtonClick(doc.get_model_by_name(name)))
+
+
+def test_app_is_a_bokeh_application_for_jupyter():
+    from advrf.explore import app
+
+    doc = app().create_document()  # what bokeh.io.show(app()) runs in a notebook
+    assert doc.title == "advrf explore"
+    curve = doc.get_model_by_name("curve").data
+    assert list(curve["robust_error"]) == list(compute(View()).values("robust_error"))

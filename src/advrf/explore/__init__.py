@@ -12,7 +12,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-_EXPORTS = {"app": "app", "serve": "server", "View": "view", "compute": "view"}
+_EXPORTS = {"app": "page", "serve": "server", "View": "view", "compute": "view"}
 
 __all__ = sorted(_EXPORTS)
 

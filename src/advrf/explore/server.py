@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bokeh.server.server import Server
 
-from advrf.explore.app import app
+from advrf.explore.page import app
 
 
 def serve(port: int = 5006, results: str | Path | None = None, open_browser: bool = True) -> None:
