@@ -9,6 +9,7 @@ import html
 import io
 import json
 import math
+import socket
 
 import numpy as np
 import pytest
@@ -204,3 +205,12 @@ def test_app_is_a_bokeh_application_for_jupyter():
     assert doc.title == "advrf explore"
     curve = doc.get_model_by_name("curve").data
     assert list(curve["robust_error"]) == list(compute(View()).values("robust_error"))
+
+
+def test_cli_refuses_a_port_in_use(capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["explore", "--no-browser", "--port", str(port)]) == 2
+    assert f"advrf explore: error: --port {port}: cannot listen" in capsys.readouterr().err
