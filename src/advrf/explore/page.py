@@ -303,7 +303,7 @@ class Explorer:
         self.failed = ColumnDataSource(name="failed", data={"x": [], "y": [], "message": []})
         self.sim = ColumnDataSource(name="simulation", data=self._sim_data(None))
         self.pinned = ColumnDataSource(
-            name="pinned", data={"xs": [], "rob": [], "std": [], "color": [], "label": []}
+            name="pinned", data={"xs": [], "rob": [], "std": [], "color": []}
         )
         self.x_range = Range1d(0.1, 100.0)
         self.y_range = Range1d(0.0, 1.0)
@@ -528,7 +528,7 @@ class Explorer:
         self.state.revision += 1
 
     def _draw_pins(self, view: View) -> None:
-        data: dict[str, list[Any]] = {"xs": [], "rob": [], "std": [], "color": [], "label": []}
+        data: dict[str, list[Any]] = {"xs": [], "rob": [], "std": [], "color": []}
         items = []
         for i, pin in enumerate(self.pins):
             color = Category10_10[i + 1]
@@ -547,7 +547,6 @@ class Explorer:
                 data["rob"].append(curve.values("robust_error"))
                 data["std"].append(curve.values("standard_error"))
                 data["color"].append(color)
-                data["label"].append(label)
         self.pinned.data = data
         self.pins_div.text = "<br>".join(items)
 
