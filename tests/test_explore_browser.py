@@ -188,6 +188,11 @@ def test_explorer_in_chromium(server, tmp_path):
         assert bad["x"] == []
         browser.close()
     seconds = time.perf_counter() - started
+    theory_ms = []  # the same curves solved here: the part of the latency that is theory
+    for eps in EPS_STEPS:
+        tic = time.perf_counter()
+        expected_curve(eps)
+        theory_ms.append(1e3 * (time.perf_counter() - tic))
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shutil.copy(tmp_path / "explore.png", ARTIFACTS / "explore.png")
@@ -195,7 +200,9 @@ def test_explorer_in_chromium(server, tmp_path):
         "latency_ms": latencies,
         "median_ms": statistics.median(latencies),
         "max_ms": max(latencies),
+        "theory_median_ms": statistics.median(theory_ms),
         "browser_seconds": seconds,
+        "load_average": os.getloadavg()[0],
     }
     (ARTIFACTS / "explore-latency.json").write_text(json.dumps(summary, indent=1))
     outside = [url for url in requests if not url.startswith(local)]
