@@ -205,6 +205,8 @@ def test_app_is_a_bokeh_application_for_jupyter():
     assert doc.title == "advrf explore"
     curve = doc.get_model_by_name("curve").data
     assert list(curve["robust_error"]) == list(compute(View()).values("robust_error"))
+    assert "change:query" not in doc.get_model_by_name("state").js_property_callbacks
+    assert "change:query" in page().get_model_by_name("state").js_property_callbacks
 
 
 def test_cli_refuses_a_port_in_use(capsys):

@@ -139,7 +139,14 @@ class Explorer:
     """The widgets, plots and sources of one page (one Bokeh document)."""
 
     def __init__(
-        self, doc: Document, sims: pd.DataFrame, view: View, pins: list[View], deferred: bool
+        self,
+        doc: Document,
+        sims: pd.DataFrame,
+        view: View,
+        pins: list[View],
+        *,
+        deferred: bool,
+        url: bool,
     ):
         self.doc = doc
         self.deferred = deferred
@@ -151,8 +158,9 @@ class Explorer:
         self._build_controls(view)
         self._build_plots()
         self.doc.add_root(self.layout)
-        self.doc.js_on_event(DocumentReady, CustomJS(args={"state": self.state}, code=URL_JS))
-        self.state.js_on_change("query", CustomJS(args={"state": self.state}, code=URL_JS))
+        if url:  # the standalone page keeps its view in the address bar (not inside Jupyter)
+            self.doc.js_on_event(DocumentReady, CustomJS(args={"state": self.state}, code=URL_JS))
+            self.state.js_on_change("query", CustomJS(args={"state": self.state}, code=URL_JS))
         self.update()
 
     # Controls ---------------------------------------------------------------------------------
@@ -658,9 +666,12 @@ def _query_of(doc: Document) -> str:
     return urlencode(pairs)
 
 
-def populate(doc: Document, query: str = "", sims: pd.DataFrame | None = None) -> Explorer:
+def populate(
+    doc: Document, query: str = "", sims: pd.DataFrame | None = None, *, url: bool = True
+) -> Explorer:
     """Fill `doc` with the explorer showing the view of `query` (a URL query string).
 
+    url: write the view into the page's address bar as it changes.
     Redraws are deferred to the server's next tick when a server runs the document, else done
     at once (a document without a server, as in tests).
     """
@@ -671,7 +682,8 @@ def populate(doc: Document, query: str = "", sims: pd.DataFrame | None = None) -
     except ValueError as error:
         view, pins, problem = View(), [], str(error)
     sims = pd.DataFrame() if sims is None else sims
-    explorer = Explorer(doc, sims, view, pins, deferred=doc.session_context is not None)
+    deferred = doc.session_context is not None
+    explorer = Explorer(doc, sims, view, pins, deferred=deferred, url=url)
     if problem is not None:
         explorer.message.text = (
             f"<div style='{ERROR_STYLE}'>error in the link: {escape(problem)}</div>"
@@ -679,16 +691,22 @@ def populate(doc: Document, query: str = "", sims: pd.DataFrame | None = None) -
     return explorer
 
 
-def document_builder(results: str | Path | None = None) -> Callable[[Document], None]:
+def document_builder(
+    results: str | Path | None = None, *, url: bool = True
+) -> Callable[[Document], None]:
     """A function that fills a Bokeh document with the explorer (the view from the URL)."""
     sims = simulations.load(results) if results is not None else pd.DataFrame()
 
     def build(doc: Document) -> None:
-        populate(doc, _query_of(doc), sims)
+        populate(doc, _query_of(doc), sims, url=url)
 
     return build
 
 
-def app(results: str | Path | None = None) -> Application:
-    """The explorer as a Bokeh application (`bokeh.io.show(app())` in Jupyter)."""
-    return Application(FunctionHandler(document_builder(results)))
+def app(results: str | Path | None = None, *, url: bool = False) -> Application:
+    """The explorer as a Bokeh application (`bokeh.io.show(app())` in Jupyter).
+
+    url: keep the view in the page's address bar (what `advrf explore` does; off by default so
+    that a notebook's address is left alone).
+    """
+    return Application(FunctionHandler(document_builder(results, url=url)))

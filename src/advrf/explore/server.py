@@ -14,7 +14,7 @@ def serve(port: int = 5006, results: str | Path | None = None, open_browser: boo
     """Run the server until interrupted; it listens on localhost only."""
     if not 1 <= port <= 65535:
         raise ValueError(f"--port must be an integer from 1 to 65535; got {port}")
-    application = app(results)  # reads the results store first: a bad DIR fails here
+    application = app(results, url=True)  # reads the results store first: a bad DIR fails here
     origins = [f"localhost:{port}", f"127.0.0.1:{port}"]
     try:
         server = Server(
