@@ -23,7 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--port", type=int, default=5006, help="local port (default 5006)")
-    parser.add_argument("--results", default=None, help="a results directory of advrf sweep")
+    parser.add_argument(
+        "--results", default=None, metavar="DIR", help="a results directory of advrf sweep"
+    )
     parser.add_argument(
         "--no-browser", action="store_true", help="do not open a browser, only serve"
     )

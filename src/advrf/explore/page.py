@@ -387,7 +387,7 @@ class Explorer:
             line_dash="dashed",
             legend_label="E_std (theory)",
         )
-        fig.scatter(
+        sims = fig.scatter(
             "x",
             "robust_error_mean",
             source=self.sim,
@@ -434,6 +434,16 @@ class Explorer:
                 mode="vline",
             ),
             HoverTool(renderers=[fails], tooltips=[("x", "@x"), ("error", "@message")]),
+            HoverTool(
+                renderers=[sims],
+                tooltips=[
+                    ("x", "@x"),
+                    ("E_rob", "@robust_error_mean{0.0000g} +- @robust_error_sem{0.0000g}"),
+                    ("E_std", "@standard_error_mean{0.0000g} +- @standard_error_sem{0.0000g}"),
+                    ("d, seeds", "@d, @seeds"),
+                    ("variant, n_test", "@variant, @n_test"),
+                ],
+            ),
         )
         fig.legend.click_policy = "hide"
         fig.add_layout(fig.legend[0], "right")
