@@ -83,6 +83,7 @@ READY_JS = """
 () => window.Bokeh !== undefined && Bokeh.documents.length > 0
   && Bokeh.documents[0].get_model_by_name("curve").data.x.length > 0
 """
+REVISION_JS = "(n) => Bokeh.documents[0].get_model_by_name('state').revision >= n"
 SET_TEXT_JS = """
 ([name, value]) => { Bokeh.documents[0].get_model_by_name(name).value = value; }
 """
@@ -151,6 +152,7 @@ def test_explorer_in_chromium(server, tmp_path):
         check_curve(page.evaluate(READ_JS), 0.1)
 
         latencies = [page.evaluate(MOVE_JS, ["slider_eps", eps]) for eps in EPS_STEPS]
+        page.wait_for_function(REVISION_JS, arg=1 + len(EPS_STEPS))  # the rest of the page too
         read = page.evaluate(READ_JS)
         assert "eps=0.55" in read["query"] and "eps=0.55" in page.url
         check_curve(read, EPS_STEPS[-1])
@@ -176,11 +178,8 @@ def test_explorer_in_chromium(server, tmp_path):
         other.close()
 
         # A bad value gets Problem's message, and no curve.
-        revision = read["revision"]
         page.evaluate(SET_TEXT_JS, ["text_psi2", "-1"])
-        page.wait_for_function(
-            f"() => Bokeh.documents[0].get_model_by_name('state').revision > {revision}"
-        )
+        page.wait_for_function(REVISION_JS, arg=read["revision"] + 1)
         bad = page.evaluate(READ_JS)
         with pytest.raises(ValueError) as expected:
             Problem(psi1=0.1, psi2=-1.0, eps=0.55)

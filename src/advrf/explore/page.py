@@ -512,6 +512,9 @@ class Explorer:
             self.doc.unhold()
 
     def _draw(self, view: View, curve: Curve) -> None:
+        """Every model of the page for this view; the browser receives the changes in this order
+        (the query before the curve, the revision counter last)."""
+        self.state.query = view.to_query(self.pins)
         if self._log != view.log:
             self._log = view.log
             self.errors_plot = self._errors_figure(view.log)
@@ -542,7 +545,6 @@ class Explorer:
         self.message.text = _failure_text(len(x), fails)
         commands = "\n".join(("equivalent commands:", view.theory_command(), view.sweep_command()))
         self.commands.text = f"<pre style='white-space:pre-wrap'>{escape(commands)}</pre>" + NOTE
-        self.state.query = view.to_query(self.pins)
         self.state.revision += 1
 
     def _draw_pins(self, view: View) -> None:
