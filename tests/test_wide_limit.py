@@ -196,3 +196,16 @@ def test_sweep_stores_infinite_width_theory_rows_and_refuses_its_simulation(tmp_
     simulate = [*argv, "--simulate", "--d", "20", "--seeds", "1", "--out", str(out), "--quiet"]
     assert main([*simulate, "--workers", "1"]) == 2
     assert "psi1 = inf" in capsys.readouterr().err
+
+
+def test_batch_solver_gives_the_same_wide_results():
+    from advrf.theory.batch import solve_batch
+
+    problems = [
+        Problem(INF, 2.0, eps, lam=lam, noise=0.3, activation=activation)
+        for activation in ("relu_shifted", "tanh", "linear")
+        for eps in (0.0, 0.1, 3.0)
+        for lam in (0.0, 0.013)
+    ]
+    for problem, batch in zip(problems, solve_batch(problems), strict=True):
+        assert batch.to_dict() == solve(problem).to_dict()

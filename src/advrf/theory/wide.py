@@ -20,7 +20,8 @@ the approach). eps = 0, lam = 0 is the minimum-norm limit: a closed form (`_min_
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import special
@@ -33,7 +34,7 @@ from advrf.theory.equations import (
     loss_terms,
     training_loss,
 )
-from advrf.theory.solve import RootResult, TheoryError, TheoryResult, newton, robust_error
+from advrf.theory.solve import RootResult, TheoryError, TheoryResult, newton
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 SQRT_2 = math.sqrt(2.0)
@@ -237,6 +238,31 @@ def _describe(problem: Problem) -> str:
     )
 
 
+def _build(
+    problem: Problem,
+    co: Coefficients,
+    regime: str,
+    *,
+    Q: float,
+    s: float,
+    **values: Any,  # noqa: N803
+) -> TheoryResult:
+    """`TheoryResult.build` with what every psi1 = inf result shares: norm_a2 = 0 (its limit),
+    grad_norm2 = s^2, eps_c = `wide_eps_c`. The wide regimes ("wide_null", "wide_min_norm",
+    "wide_ridge", "wide_adversarial") are not members of `solve.Regime`, whose REGIMES lists the
+    finite-width cases."""
+    return TheoryResult.build(
+        problem,
+        regime=regime,  # type: ignore[arg-type]
+        Q=Q,
+        s=s,
+        norm_a2=0.0,
+        grad_norm2=s * s,
+        eps_c=wide_eps_c(co),
+        **values,
+    )
+
+
 def _null(problem: Problem, co: Coefficients) -> TheoryResult:
     """w = 0 (lam = 0 or eps >= eps_w, nonlinear activation): E_std = E_rob = Q0, s = 0. The
     nonlinear features, 0 on test inputs in the limit, fit the training data as a ridge of
@@ -244,23 +270,8 @@ def _null(problem: Problem, co: Coefficients) -> TheoryResult:
     lam = 0, where they interpolate)."""
     q0 = co.Q0
     train = q0 / (1.0 + co.mustar2 / (co.lam * co.psi2)) if co.lam > 0.0 else 0.0
-    return TheoryResult(
-        problem=problem,
-        robust_error=q0,
-        standard_error=q0,
-        train_objective=train,
-        norm_a2=0.0,
-        norm_w2=0.0,
-        beta_w=0.0,
-        grad_norm2=0.0,
-        eps_c=wide_eps_c(co),
-        phase="nontrivial",
-        converged=True,
-        iterations=0,
-        residual=0.0,
-        Q=q0,
-        regime="wide_null",
-    )
+    return _build(problem, co, "wide_null", Q=q0, s=0.0, train_objective=train, norm_w2=0.0,
+                  beta_w=0.0)  # fmt: skip
 
 
 def _min_norm(problem: Problem, co: Coefficients) -> TheoryResult:
@@ -280,24 +291,8 @@ def _min_norm(problem: Problem, co: Coefficients) -> TheoryResult:
     denom = 1.0 - kappa * kappa / psi2
     Q = (co.Q0 - f2 * kappa * (2.0 - kappa)) / denom  # noqa: N806
     s2 = (f2 + Q / psi2) * kappa * kappa
-    return TheoryResult(
-        problem=problem,
-        robust_error=robust_error(Q, math.sqrt(s2), problem.eps_test),
-        standard_error=Q,
-        train_objective=0.0,
-        norm_a2=0.0,
-        norm_w2=s2 / m1,
-        beta_w=f2 * kappa / co.mu1,
-        grad_norm2=s2,
-        eps_c=wide_eps_c(co),
-        phase="nontrivial",
-        converged=True,
-        iterations=0,
-        residual=0.0,
-        Q=Q,
-        s=math.sqrt(s2),
-        regime="wide_min_norm",
-    )
+    return _build(problem, co, "wide_min_norm", Q=Q, s=math.sqrt(s2), train_objective=0.0,
+                  norm_w2=s2 / m1, beta_w=f2 * kappa / co.mu1)  # fmt: skip
 
 
 def _newton_result(problem: Problem, co: Coefficients) -> TheoryResult:
@@ -329,24 +324,18 @@ def _newton_result(problem: Problem, co: Coefficients) -> TheoryResult:
     ridge = co.lam * weight * m1 / (D * D)
     if co.mustar2 > 0.0:
         ridge += lt.b2 / co.psi2 * co.mustar2 / (4.0 * co.lam)
-    return TheoryResult(
-        problem=problem,
-        robust_error=robust_error(ev.Q, ev.s, problem.eps_test),
-        standard_error=ev.Q,
+    return _build(
+        problem,
+        co,
+        "wide_adversarial" if co.eps > 0.0 else "wide_ridge",
+        Q=ev.Q,
+        s=ev.s,
         train_objective=training_loss(ev.gam, ev.Q, ev.s, co.eps) + ridge,
-        norm_a2=0.0,
         norm_w2=weight * m1 / (D * D),
         beta_w=lt.th1 * co.mu1 * f2 / D,
-        grad_norm2=ev.s * ev.s,
-        eps_c=wide_eps_c(co),
-        phase="nontrivial",
-        converged=True,
         iterations=iterations,
         residual=root.residual,
         gam=ev.gam,
-        Q=ev.Q,
-        s=ev.s,
-        regime="wide_adversarial" if co.eps > 0.0 else "wide_ridge",
         inertia=(positive, negative),
     )
 
@@ -376,23 +365,9 @@ def _exact_recovery(problem: Problem, co: Coefficients) -> TheoryResult | None:
         phase = 1.0 - co.psi2 * (g2in + z * z * p_out) - co.psi2**2 * z * z * j / (4 * co.eps**2)
         if phase < 0.0:
             return None
-    return TheoryResult(
-        problem=problem,
-        robust_error=robust_error(0.0, co.signal, problem.eps_test),
-        standard_error=0.0,
-        train_objective=(co.eps * co.signal) ** 2 + co.lam * f2 / m1,
-        norm_a2=0.0,
-        norm_w2=f2 / m1,
-        beta_w=f2 / co.mu1,
-        grad_norm2=f2,
-        eps_c=wide_eps_c(co),
-        phase="nontrivial",
-        converged=True,
-        iterations=0,
-        residual=0.0,
-        s=co.signal,
-        regime="exact_recovery",
-    )
+    return _build(problem, co, "exact_recovery", Q=0.0, s=co.signal,
+                  train_objective=(co.eps * co.signal) ** 2 + co.lam * f2 / m1, norm_w2=f2 / m1,
+                  beta_w=f2 / co.mu1)  # fmt: skip
 
 
 def solve_wide(problem: Problem) -> TheoryResult:
@@ -414,10 +389,9 @@ def solve_wide(problem: Problem) -> TheoryResult:
         if recovery is not None:
             return recovery
     if co.eps > 0.0 and co.eps >= linear_threshold(co):
-        if co.linear:
-            return replace(
-                _null(problem, co), phase="trivial", regime="trivial", train_objective=co.Q0
-            )
+        if co.linear:  # a = 0
+            return _build(problem, co, "trivial", Q=co.Q0, s=0.0, train_objective=co.Q0,
+                          norm_w2=0.0, beta_w=0.0)  # fmt: skip
         return _null(problem, co)
     if co.lam == 0.0 and co.eps > 0.0 and co.mustar2 > 0.0:
         return _null(problem, co)
