@@ -33,6 +33,14 @@ def test_with_keeps_a_given_eps_test_and_follows_an_implicit_one():
     assert pickle.loads(pickle.dumps(given_equal)).with_(eps=0.5).eps_test == 0.2
 
 
+def test_describe_prints_full_precision():
+    p = Problem(psi1=1.999999999994, psi2=2, eps=0.2, activation="tanh")
+    assert p.describe() == (
+        "activation=tanh, psi1=1.999999999994, psi2=2.0, eps=0.2, eps_test=0.2, lam=0.0, "
+        "signal=1.0, noise=0.0"
+    )
+
+
 def test_negative_zero_is_zero():
     p = Problem(psi1=1, psi2=1, eps=-0.0, lam=-0.0, noise=-0.0)
     assert all(math.copysign(1.0, v) == 1.0 for v in (p.eps, p.eps_test, p.lam, p.noise))

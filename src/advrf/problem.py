@@ -83,6 +83,12 @@ class Problem:
             changes["eps_test"] = None
         return replace(self, **changes)
 
+    def describe(self) -> str:
+        """'activation=NAME, psi1=..., ...' with every number in full precision (repr), for
+        messages: 1.999999999994 must not read as 2."""
+        numbers = ", ".join(f"{name}={getattr(self, name)!r}" for name in NUMERIC_PARAMETERS)
+        return f"activation={self.activation.name}, {numbers}"
+
     def to_dict(self) -> dict[str, Any]:
         """Plain parameters (the activation by name): what a result record carries."""
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
