@@ -1,0 +1,121 @@
+"""The exit status of `advrf` (advrf.cli.EPILOG): 0 done, 1 points failed, 2 bad input,
+3 internal error (traceback on request), 130 interrupted; never a traceback unless asked for."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import advrf.cli.theory
+from advrf import Problem
+from advrf.cli import main
+from advrf.theory import TheoryError
+
+THEORY = ["theory", "--psi1", "2", "--psi2", "1", "--eps", "0.1"]
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+def _run_raising(monkeypatch, capsys, error, argv=THEORY):
+    def run(args):
+        raise error
+
+    monkeypatch.setattr(advrf.cli.theory, "run", run)
+    status = main(list(argv))
+    return status, capsys.readouterr().err
+
+
+def test_ok_is_0_and_bad_input_is_2(capsys):
+    assert main(THEORY) == 0
+    assert main(["theory", "--psi1", "-1", "--psi2", "1", "--eps", "0.1"]) == 2
+    err = capsys.readouterr().err
+    assert "advrf theory: error: psi1 (width ratio N/d) must be a finite number > 0" in err
+    assert "Traceback" not in err
+
+
+def test_bad_option_is_2():
+    with pytest.raises(SystemExit) as exit_:
+        main(["theory", "--psi1", "2", "--psi2", "1"])
+    assert exit_.value.code == 2
+
+
+def test_a_failed_point_is_1(monkeypatch, capsys):
+    status, err = _run_raising(monkeypatch, capsys, TheoryError("theory did not converge for X"))
+    assert status == 1 and "advrf theory: failed: theory did not converge for X" in err
+
+
+def test_a_check_of_advrf_is_bad_input(monkeypatch, capsys):
+    def run(args):
+        Problem(psi1=1, psi2=1, eps=-1)
+
+    monkeypatch.setattr(advrf.cli.theory, "run", run)
+    assert main(THEORY) == 2
+    assert "error: eps (training attack radius)" in capsys.readouterr().err
+
+
+def test_a_value_error_inside_numpy_is_internal(monkeypatch, capsys):
+    """LinAlgError is a ValueError, but no check of advrf raised it: a bug, not bad input."""
+
+    def run(args):
+        np.linalg.cholesky(-np.eye(2))
+
+    monkeypatch.setattr(advrf.cli.theory, "run", run)
+    assert main(THEORY) == 3
+    err = capsys.readouterr().err
+    assert "internal error: LinAlgError" in err and "--traceback" in err
+    assert "Traceback" not in err
+
+
+def test_an_unusable_path_is_2(monkeypatch, capsys):
+    status, err = _run_raising(
+        monkeypatch, capsys, PermissionError(13, "Permission denied", "/proc/foo")
+    )
+    assert status == 2 and "error: [Errno 13] Permission denied: '/proc/foo'" in err
+
+
+def test_internal_error_is_3_with_the_traceback_on_request(monkeypatch, capsys):
+    status, err = _run_raising(monkeypatch, capsys, ZeroDivisionError("float division by zero"))
+    assert status == 3 and "Traceback" not in err
+    assert "advrf theory: internal error: ZeroDivisionError: float division by zero" in err
+    for argv in (["--traceback", *THEORY], [*THEORY, "--traceback"]):
+        status, err = _run_raising(monkeypatch, capsys, ZeroDivisionError("x"), argv)
+        assert status == 3 and "Traceback (most recent call last)" in err
+    monkeypatch.setenv("ADVRF_TRACEBACK", "1")
+    status, err = _run_raising(monkeypatch, capsys, ZeroDivisionError("x"))
+    assert status == 3 and "Traceback (most recent call last)" in err
+
+
+def test_keyboard_interrupt_in_process_is_130(monkeypatch, capsys):
+    status, err = _run_raising(monkeypatch, capsys, KeyboardInterrupt())
+    assert status == 130 and err.strip() == "advrf theory: interrupted"
+
+
+def test_ctrl_c_ends_a_running_simulation_with_130_and_no_traceback():
+    env = {**os.environ, "PYTHONPATH": SRC}
+    argv = "simulate --psi1 2 --psi2 1 --eps 0.2 --d 300 --seeds 200".split()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "advrf", *argv],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    time.sleep(4.0)
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C: the whole group
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+
+
+def test_help_documents_the_exit_status(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for line in ("0    done", "1    some points failed", "2    bad input", "3    internal error",
+                 "130  interrupted"):  # fmt: skip
+        assert line in out
