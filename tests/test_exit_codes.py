@@ -1,6 +1,7 @@
 """The exit status of `advrf` (advrf.cli.EPILOG): 0 done, 1 points failed, 2 bad input,
 3 internal error (traceback on request), 130 interrupted; never a traceback unless asked for."""
 
+import linecache
 import os
 import signal
 import subprocess
@@ -68,6 +69,24 @@ def test_a_value_error_inside_numpy_is_internal(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "internal error: LinAlgError" in err and "--traceback" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("source", "status", "message"),
+    [
+        ("import math\nmath.sqrt(-1.0)\n", 3, "internal error: ValueError: math domain error"),
+        ("raise ValueError('lam: no')\n", 2, "error: lam: no"),
+    ],
+)
+def test_only_a_raise_of_advrf_is_bad_input(monkeypatch, capsys, source, status, message):
+    """math.sqrt(-1) in advrf's code raises ValueError("math domain error"): no check said it."""
+    filename = str(Path(advrf.cli.__file__).parent / "_fuzz_probe.py")  # inside the package
+    lines = source.splitlines(keepends=True)
+    monkeypatch.setitem(linecache.cache, filename, (len(source), None, lines, filename))
+    code = compile(source, filename, "exec")
+    monkeypatch.setattr(advrf.cli.theory, "run", lambda args: exec(code, {}))
+    assert main(THEORY) == status
+    assert message in capsys.readouterr().err
 
 
 def test_an_unusable_path_is_2(monkeypatch, capsys):

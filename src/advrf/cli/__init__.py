@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import linecache
 import os
 import sys
 import traceback
@@ -120,14 +121,18 @@ def _is_point_failure(error: Exception) -> bool:
 
 
 def _raised_by_advrf(error: BaseException) -> bool:
-    """Whether advrf's own code raised `error` (a check that names what it refuses), rather than
-    a library below it (numpy's LinAlgError, scipy's "array must not contain infs or NaNs")."""
+    """Whether a `raise` statement of advrf raised `error` (a check that names what it refuses),
+    rather than a library (numpy's LinAlgError, scipy's "array must not contain infs or NaNs") or
+    a builtin inside advrf's code (math.sqrt's "math domain error")."""
     tb = error.__traceback__
     if tb is None:
         return False
     while tb.tb_next is not None:
         tb = tb.tb_next
-    return Path(tb.tb_frame.f_code.co_filename).resolve().is_relative_to(_PACKAGE)
+    filename = tb.tb_frame.f_code.co_filename
+    if not Path(filename).resolve().is_relative_to(_PACKAGE):
+        return False
+    return linecache.getline(filename, tb.tb_lineno).lstrip().startswith("raise")
 
 
 def _silence_stdout() -> None:
