@@ -116,17 +116,26 @@ def test_keyboard_interrupt_in_process_is_130(monkeypatch, capsys):
 def test_ctrl_c_ends_a_running_simulation_with_130_and_no_traceback():
     env = {**os.environ, "PYTHONPATH": SRC}
     argv = "simulate --psi1 2 --psi2 1 --eps 0.2 --d 300 --seeds 200".split()
+    code = (
+        "import sys; from advrf.cli import main; print('ready', flush=True); "
+        f"sys.exit(main({argv!r}))"
+    )
     process = subprocess.Popen(
-        [sys.executable, "-m", "advrf", *argv],
+        [sys.executable, "-c", code],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
     )
-    time.sleep(4.0)
-    os.killpg(process.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C: the whole group
-    _, err = process.communicate(timeout=60)
+    try:
+        assert process.stdout.readline().strip() == "ready"
+        time.sleep(1.0)  # inside main, computing
+        os.killpg(process.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C: the whole group
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
     assert process.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
 
