@@ -222,6 +222,14 @@ def test_simulation_settings(kwargs):
         assert re.match(rf"({'|'.join(kwargs)}|seed)\b", str(error)), error
 
 
+@pytest.mark.parametrize("seeds", [10**12, 1e300, 1_000_001])
+def test_a_huge_seed_count_is_refused_not_expanded(seeds):
+    """seeds=1e300 expanded into range(10**300) until the machine ran out of memory."""
+    with pytest.raises(ValueError, match=r"^seeds \(number of seeds per point\) must be .*1000000"):
+        SimulationSettings(d=1, seeds=seeds)
+    assert len(SimulationSettings(d=1, seeds=1_000_000).seeds) == 1_000_000
+
+
 @fuzz(200)
 @given(name=st.sampled_from(["psi1", "eps"]), text=st.one_of(number_text(), st.text()))
 def test_grid_parsing(name, text):
