@@ -5,7 +5,13 @@ import math
 import numpy as np
 import pytest
 
-from advrf.activations import ACTIVATIONS, custom, gaussian_expectation, get_activation
+from advrf.activations import (
+    ACTIVATIONS,
+    check_picklable,
+    custom,
+    gaussian_expectation,
+    get_activation,
+)
 
 RELU = {
     "mu0": 1 / np.sqrt(2 * np.pi),
@@ -218,3 +224,12 @@ def test_activation_from_a_module(tmp_path, monkeypatch):
         get_activation("no_such_module_x:f")
     with pytest.raises(ValueError, match="not of the form package.module:NAME"):
         get_activation("my_acts:")
+
+
+def test_check_picklable_says_to_use_module_level_functions():
+    local = custom("local", lambda t: np.tanh(t), _dtanh)
+    with pytest.raises(ValueError, match="'local' cannot be sent to workers?.*module-level"):
+        check_picklable(local)
+    module_level = custom("mod", np.tanh, _dtanh)
+    assert check_picklable(module_level) is module_level
+    assert check_picklable(get_activation("relu")) is get_activation("relu")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import pickle
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -431,6 +432,20 @@ def _from_module(spec: str) -> Activation:
             f"and kinks are needed too); {usage}"
         )
     return value
+
+
+def check_picklable(activation: Activation) -> Activation:
+    """`activation` if it can travel to worker processes, else ValueError saying how to fix it
+    (call before submitting work to workers > 1: an unpicklable one fails there, or hangs)."""
+    try:
+        pickle.dumps(activation)
+    except (pickle.PicklingError, AttributeError, TypeError) as error:
+        raise ValueError(
+            f"activation {activation.name!r} cannot be sent to worker processes ({error}): define "
+            "sigma and its derivative as module-level functions of an importable module (no "
+            "lambdas or nested functions) to use workers > 1, or use workers = 1"
+        ) from None
+    return activation
 
 
 def custom(
