@@ -2,7 +2,9 @@
 
 psi1 = N/d > 0, psi2 = n/d > 0, eps >= 0 (training radius), eps_test >= 0 (test radius,
 = eps unless given), lam >= 0 (ridge psi1 * lam * ||a||^2), signal = F1 > 0, noise = tau >= 0,
-activation: a name of `advrf.ACTIVATIONS` or an `Activation`.
+activation: a name of `advrf.ACTIVATIONS` or an `Activation`. A non-zero number must lie in
+[1e-100, 1e100]: beyond, the equations overflow or underflow in double precision (signal 1e-300:
+division by zero; psi1, signal, noise or eps_test 1e160: overflow).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ _RANGES: dict[str, tuple[float, bool, str]] = {
     "noise": (0.0, True, "noise standard deviation tau"),
 }
 NUMERIC_PARAMETERS = tuple(_RANGES)
+MAGNITUDES = (1e-100, 1e100)  # the range of a non-zero parameter that advrf computes in
 
 
 def check_number(name: str, value: Any) -> float:
@@ -34,10 +37,16 @@ def check_number(name: str, value: Any) -> float:
         raise ValueError(f"{allowed}; got {value!r}")
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{allowed}; got {value!r}") from None
     if not math.isfinite(number) or number < low or (number == low and not closed):
         raise ValueError(f"{allowed}; got {value!r}")
+    smallest, largest = MAGNITUDES
+    if number != 0.0 and not smallest <= number <= largest:
+        raise ValueError(
+            f"{name} ({meaning}) must be {'0 or ' if closed else ''}between {smallest:g} and "
+            f"{largest:g} (beyond, double precision overflows); got {value!r}"
+        )
     return number + 0.0  # -0.0 -> 0.0: one point, one key
 
 
