@@ -147,3 +147,29 @@ def test_help_documents_the_exit_status(capsys):
     for line in ("0    done", "1    some points failed", "2    bad input", "3    internal error",
                  "130  interrupted"):  # fmt: skip
         assert line in out
+
+
+def _check_in_a_worker(value):
+    """Module level, so that it pickles to a worker process."""
+    return Problem(psi1=1, psi2=1, eps=value)
+
+
+def _numpy_in_a_worker(value):
+    return np.linalg.cholesky(np.eye(2) * value)
+
+
+@pytest.mark.parametrize(("fn", "status"), [(_check_in_a_worker, 2), (_numpy_in_a_worker, 3)])
+def test_an_error_from_a_worker_process_keeps_its_origin(monkeypatch, capsys, fn, status):
+    """concurrent.futures re-raises a worker's error in its own frame; the worker's traceback
+    still says whether a check of advrf raised it."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    def run(args):
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            pool.submit(fn, -1.0).result()
+
+    monkeypatch.setattr(advrf.cli.theory, "run", run)
+    assert main(THEORY) == status
+    assert (
+        "error: eps" if status == 2 else "internal error: LinAlgError"
+    ) in capsys.readouterr().err

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import linecache
 import os
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -124,15 +125,21 @@ def _raised_by_advrf(error: BaseException) -> bool:
     """Whether a `raise` statement of advrf raised `error` (a check that names what it refuses),
     rather than a library (numpy's LinAlgError, scipy's "array must not contain infs or NaNs") or
     a builtin inside advrf's code (math.sqrt's "math domain error")."""
-    tb = error.__traceback__
-    if tb is None:
-        return False
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    filename = tb.tb_frame.f_code.co_filename
-    if not Path(filename).resolve().is_relative_to(_PACKAGE):
-        return False
-    return linecache.getline(filename, tb.tb_lineno).lstrip().startswith("raise")
+    remote = getattr(error.__cause__, "tb", None)  # raised in a worker process
+    if isinstance(remote, str):
+        frames = re.findall(r'File "(.+?)", line \d+, in .*\n(.*)', remote)
+        if not frames:
+            return False
+        filename, line = frames[-1]
+    else:
+        tb = error.__traceback__
+        if tb is None:
+            return False
+        while tb.tb_next is not None:
+            tb = tb.tb_next
+        filename = tb.tb_frame.f_code.co_filename
+        line = linecache.getline(filename, tb.tb_lineno)
+    return Path(filename).resolve().is_relative_to(_PACKAGE) and line.lstrip().startswith("raise")
 
 
 def _silence_stdout() -> None:
