@@ -71,7 +71,7 @@ def test_frozen_and_picklable():
         ("psi1", 10**400, "psi1"),
         ("signal", 1e-300, "signal"),
         ("signal", 1e-300, "must be between 1e-100 and 1e"),
-        ("noise", 1e160, "must be 0 or between 1e-100 and 1e"),
+        ("noise", 1e160, "must be at most 1e"),
         ("eps_test", 1e101, "eps_test"),
         ("psi2", 1e-101, "psi2"),
     ],
@@ -83,8 +83,8 @@ def test_invalid_values_name_the_parameter(name, value, fragment):
 
 
 def test_the_numerical_range_ends_are_accepted():
-    p = Problem(psi1=1e100, psi2=1e-100, eps=0, lam=1e100, signal=1e-100, noise=0)
-    assert (p.psi1, p.psi2, p.signal) == (1e100, 1e-100, 1e-100)
+    p = Problem(psi1=1e100, psi2=1e-100, eps=5e-324, lam=1e100, signal=1e-100, noise=1e-300)
+    assert (p.psi1, p.psi2, p.signal, p.eps, p.noise) == (1e100, 1e-100, 1e-100, 5e-324, 1e-300)
 
 
 def test_unknown_activation():

@@ -2,9 +2,9 @@
 
 psi1 = N/d > 0, psi2 = n/d > 0, eps >= 0 (training radius), eps_test >= 0 (test radius,
 = eps unless given), lam >= 0 (ridge psi1 * lam * ||a||^2), signal = F1 > 0, noise = tau >= 0,
-activation: a name of `advrf.ACTIVATIONS` or an `Activation`. A non-zero number must lie in
-[1e-100, 1e100]: beyond, the equations overflow or underflow in double precision (signal 1e-300:
-division by zero; psi1, signal, noise or eps_test 1e160: overflow).
+activation: a name of `advrf.ACTIVATIONS` or an `Activation`. Every number is at most 1e100 and
+psi1, psi2, signal at least 1e-100: beyond, the equations overflow or underflow in double
+precision (signal 1e-300: division by zero; psi1, signal, noise or eps_test 1e160: overflow).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ _RANGES: dict[str, tuple[float, bool, str]] = {
     "noise": (0.0, True, "noise standard deviation tau"),
 }
 NUMERIC_PARAMETERS = tuple(_RANGES)
-MAGNITUDES = (1e-100, 1e100)  # the range of a non-zero parameter that advrf computes in
+MAGNITUDES = (1e-100, 1e100)  # psi1, psi2, signal >= 1e-100; every parameter <= 1e100
 
 
 def check_number(name: str, value: Any) -> float:
@@ -42,10 +42,11 @@ def check_number(name: str, value: Any) -> float:
     if not math.isfinite(number) or number < low or (number == low and not closed):
         raise ValueError(f"{allowed}; got {value!r}")
     smallest, largest = MAGNITUDES
-    if number != 0.0 and not smallest <= number <= largest:
+    if number > largest or (not closed and number < smallest):
+        bound = f"at most {largest:g}" if closed else f"between {smallest:g} and {largest:g}"
         raise ValueError(
-            f"{name} ({meaning}) must be {'0 or ' if closed else ''}between {smallest:g} and "
-            f"{largest:g} (beyond, double precision overflows); got {value!r}"
+            f"{name} ({meaning}) must be {bound} (beyond, double precision overflows); "
+            f"got {value!r}"
         )
     return number + 0.0  # -0.0 -> 0.0: one point, one key
 
