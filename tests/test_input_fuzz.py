@@ -192,7 +192,7 @@ def test_simulate_command(capsys, data):
 
 
 SWEEP_VALID = {
-    "activation": st.sampled_from(["relu_shifted", "tanh,relu"]),
+    "activation": st.sampled_from(["relu_shifted", "tanh,linear"]),
     "psi1": numbers(0.2, 3),
     "psi2": numbers(0.2, 3),
     "eps": numbers(0.0, 1.0),
