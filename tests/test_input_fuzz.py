@@ -58,7 +58,7 @@ INVALID_TEXT = st.one_of(anywhere.map(repr), st.sampled_from(GARBAGE), st.text(m
 
 def numbers(low: float, high: float) -> st.SearchStrategy[str]:
     """Valid text of a numeric grid option: a number, a list or a range in [low, high]."""
-    within = st.floats(min_value=max(low, 1e-6), max_value=high)  # Problem.MAGNITUDES
+    within = st.floats(min_value=max(low, 1e-6), max_value=high)  # Problem: SMALLEST, LARGEST
     one = st.one_of(within.map(repr), st.sampled_from([repr(low), repr(high)]))
     listed = st.lists(one, min_size=1, max_size=2).map(",".join)
     ranged = st.tuples(st.sampled_from(["lin", "log"]), within, within, st.integers(1, 2)).map(

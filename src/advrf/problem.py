@@ -2,9 +2,8 @@
 
 psi1 = N/d > 0, psi2 = n/d > 0, eps >= 0 (training radius), eps_test >= 0 (test radius,
 = eps unless given), lam >= 0 (ridge psi1 * lam * ||a||^2), signal = F1 > 0, noise = tau >= 0,
-activation: a name of `advrf.ACTIVATIONS` or an `Activation`. Every number is at most 1e100 and
-psi1, psi2, signal at least 1e-100: beyond, the equations overflow or underflow in double
-precision (signal 1e-300: division by zero; psi1, signal, noise or eps_test 1e160: overflow).
+activation: a name of `advrf.ACTIVATIONS` or an `Activation`. Every number is at most 1e100, and
+psi1, psi2, signal are at least 1e-100 (LARGEST, SMALLEST).
 """
 
 from __future__ import annotations
@@ -26,13 +25,18 @@ _RANGES: dict[str, tuple[float, bool, str]] = {
     "noise": (0.0, True, "noise standard deviation tau"),
 }
 NUMERIC_PARAMETERS = tuple(_RANGES)
-MAGNITUDES = (1e-100, 1e100)  # psi1, psi2, signal >= 1e-100; every parameter <= 1e100
+# Every value is at most LARGEST, and one whose lower bound is excluded is at least SMALLEST:
+# beyond, the errors (of order signal^2, eps_test^2 signal^2, ...) or the spectrum's transforms
+# (psi1^2, psi1 / psi2) leave double precision.
+LARGEST = 1e100
+SMALLEST = 1e-100
 
 
 def check_number(name: str, value: Any) -> float:
     """Return `value` as a float, or raise ValueError naming the parameter and its allowed range."""
     low, closed, meaning = _RANGES[name]
-    allowed = f"{name} ({meaning}) must be a finite number {'>=' if closed else '>'} {low:g}"
+    bottom = f">= {low:g}" if closed else f"> {low:g}, at least {SMALLEST:g},"
+    allowed = f"{name} ({meaning}) must be a finite number {bottom} and at most {LARGEST:g}"
     if isinstance(value, bool) or value is None:
         raise ValueError(f"{allowed}; got {value!r}")
     try:
@@ -41,13 +45,8 @@ def check_number(name: str, value: Any) -> float:
         raise ValueError(f"{allowed}; got {value!r}") from None
     if not math.isfinite(number) or number < low or (number == low and not closed):
         raise ValueError(f"{allowed}; got {value!r}")
-    smallest, largest = MAGNITUDES
-    if number > largest or (not closed and number < smallest):
-        bound = f"at most {largest:g}" if closed else f"between {smallest:g} and {largest:g}"
-        raise ValueError(
-            f"{name} ({meaning}) must be {bound} (beyond, double precision overflows); "
-            f"got {value!r}"
-        )
+    if number > LARGEST or (not closed and number < SMALLEST):
+        raise ValueError(f"{allowed}; got {value!r}")
     return number + 0.0  # -0.0 -> 0.0: one point, one key
 
 

@@ -18,7 +18,7 @@ from advrf import __version__
 from advrf.threads import pin_blas
 
 # Modules of advrf.cli, each with `register(subparsers)`.
-SUBCOMMANDS: list[str] = ["theory", "simulate", "sweep", "figure", "reproduce"]
+SUBCOMMANDS: list[str] = ["theory", "simulate", "sweep", "figure", "reproduce", "explore"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
