@@ -426,3 +426,17 @@ def test_versions_of_the_rows(tmp_path, monkeypatch):
     monkeypatch.undo()
     store.write_rows("theory", rows(3, start=10))
     assert not check_versions(store).mixed and old.exists()
+
+
+def test_the_pyarrow_floor_excludes_the_release_with_cve_2023_47248():
+    # pyarrow 14.0.0 and older deserialise arbitrary Python objects from a crafted Parquet file;
+    # the store reads Parquet files that users exchange. 14.0.1 fixed it.
+    tomllib = pytest.importorskip("tomllib")
+    requirements = pytest.importorskip("packaging.requirements")
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    (pyarrow,) = [
+        requirements.Requirement(r)
+        for r in project["project"]["dependencies"]
+        if r.startswith("pyarrow")
+    ]
+    assert not pyarrow.specifier.contains("14.0.0") and pyarrow.specifier.contains("14.0.1")
