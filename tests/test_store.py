@@ -440,3 +440,77 @@ def test_the_pyarrow_floor_excludes_the_release_with_cve_2023_47248():
         if r.startswith("pyarrow")
     ]
     assert not pyarrow.specifier.contains("14.0.0") and pyarrow.specifier.contains("14.0.1")
+
+
+# -- compaction ---------------------------------------------------------------------------------
+
+
+def test_compaction_merges_files_and_changes_no_row(tmp_path, monkeypatch):
+    store = Store(tmp_path)
+    store.write_rows("theory", rows(3, status="failed"))
+    store.write_rows("theory", rows(3, start=2))  # supersedes key 2
+    store.write("ridge", {"p": 1}, {"lam_opt": 0.5})
+    monkeypatch.setattr(store_module, "__version__", "0.0.9")
+    store.write_rows("theory", rows(2, start=10))
+    monkeypatch.undo()
+    before, versions = by_key(store.read()), store.versions()
+    merged = store.compact()
+    assert [p.name.split("-")[0] for p in merged] == ["theory"]  # ridge has one file only
+    names = sorted(p.name for p in (tmp_path / POINTS).iterdir())
+    assert names == sorted([merged[0].name, f"ridge-{key_hash({'p': 1})}.parquet"])
+    pd.testing.assert_frame_equal(by_key(Store(tmp_path).read()), before)
+    assert Store(tmp_path).versions() == versions and len(versions["0.0.9"]) == 2
+    assert Store(tmp_path).keys() == set(before["key"])
+    # a copy written after the compaction still wins over the merged one
+    store.write_rows("theory", rows(1, start=2, status="again"))
+    after = Store(tmp_path).read().set_index("key")
+    assert after.loc[key_hash(rows(1, start=2)[0][0]), "status"] == "again"
+    assert store.compact() and len(list((tmp_path / POINTS).iterdir())) == 2
+    assert (
+        Store(tmp_path).read().set_index("key").loc[after.index, "status"].equals(after["status"])
+    )
+
+
+def test_compacting_a_store_of_advrf_0_1_0_keeps_its_table(tmp_path):
+    out = tmp_path / "old"
+    shutil.copytree(V1, out)
+    store = Store(out)
+    before = by_key(store.read())
+    merged = store.compact()
+    assert len(merged) == 2  # theory, simulation
+    assert by_key(Store(out).read()).to_csv(index=False) == before.to_csv(index=False)
+    assert Store(out).versions() == {"0.1.0": frozenset(before["key"])}
+    assert (Store(out).format_version, Store(out).key_scheme) == (2, 1)
+
+
+def test_reading_while_another_process_compacts(tmp_path):
+    store = Store(tmp_path)
+    for start in range(0, 400, 20):
+        store.write_rows("theory", rows(20, start=start))
+    expected = by_key(store.read())
+    script = (
+        "import sys\n"
+        "from advrf.experiments.store import Store\n"
+        "store = Store(sys.argv[1])\n"
+        "for i in range(30):\n"
+        "    store.write_rows('theory', [({'i': i, 'j': j}, {'x': 1.0}) for j in range(2)])\n"
+        "    store.write_rows('theory', [({'i': i, 'j': 9}, {'x': 2.0})])\n"
+        "    store.compact()\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(Path(store_module.__file__).parents[2]))
+    process = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], env=env)
+    reads = 0
+    try:
+        while process.poll() is None or reads == 0:
+            table = Store(tmp_path).read()
+            reads += 1
+            assert set(expected["key"]) <= set(table["key"]) and table["key"].is_unique
+    finally:
+        process.wait()
+    assert process.returncode == 0
+    pd.testing.assert_frame_equal(
+        by_key(Store(tmp_path).read())
+        .loc[lambda t: t["key"].isin(expected["key"])]
+        .reset_index(drop=True)[expected.columns],
+        expected,
+    )

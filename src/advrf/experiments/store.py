@@ -14,17 +14,22 @@ Layout of a store `DIR` (format version 2):
 
 Every row has a column `key`: the hash of its key under the store's key scheme
 (advrf.experiments.keys; scheme 2 for new stores, 1 for stores of format version 1, kept for life
-so that their rows are still found). Every file records in its Parquet metadata (b"advrf") when it
-was written (`written_ns`), by whom and by which advrf version.
+so that their rows are still found): look rows up with `Store.key_hash(key)`. Every file records
+in its Parquet metadata (b"advrf", JSON) when it was written (`written_ns`, time.time_ns()), by
+whom (`writer`, HOST-PID), by which advrf version (`advrf_version`) and the `key_scheme`.
 
 - **Atomic**: a file is written to a `.tmp-` sibling, flushed and fsynced, renamed over its final
   name (os.replace), and its directory is fsynced. A reader sees the whole batch or nothing. A
   SIGKILL leaves only a temporary file: readers ignore it, `clean_temporary` removes it once its
   writer (same host) is gone.
 - **One row per key**: two files can hold the same key (two sweeps of one grid at once, a failed
-  row computed again). Reading returns the row of the newest file (largest `written_ns`, then
-  largest file name; files of format version 1 count as oldest). Writing the same set of keys
-  again replaces the file (same name).
+  row computed again). Reading returns the newest row: the one written last (`written_ns`; rows
+  of format version 1 count as oldest), of two written at the same nanosecond the one in the
+  larger file name. Writing the same set of keys again replaces the file (same name).
+- **Compaction**: `compact()` merges the files of each kind into one (a sweep of 10^5 theory rows
+  leaves about 1600 files; reading them back takes about 10x longer than reading one). A merged
+  file keeps each row's `written_ns` and writer in two columns (ROW_TIME, ROW_WRITER, dropped on
+  reading), so compaction changes no row that `read` returns.
 - **Strict**: a foreign file, a corrupted file, or a file whose keys do not match its name is a
   StoreError naming the file; the store never overwrites or deletes it. An OSError (full disk,
   read-only file system, permissions) is a StoreError naming the path and the cause.
@@ -48,13 +53,14 @@ import secrets
 import socket
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -75,6 +81,10 @@ TMP_PREFIX = ".tmp-"
 METADATA_KEY = b"advrf"
 UNKNOWN_VERSION = "unknown"
 READ_THREADS = 4  # files read at once (Parquet decoding releases the GIL)
+READ_ATTEMPTS = 5  # reads of a store whose files a compaction keeps replacing
+ROW_TIME = "_advrf_written_ns"  # in a compacted file: when each row was written
+ROW_WRITER = "_advrf_written_by"  # in a compacted file: the advrf version that wrote each row
+RESERVED = ("key", ROW_TIME, ROW_WRITER)  # columns a row may not have
 _KIND = re.compile(r"[a-z][a-z0-9_]*")
 _ROW_NAME = re.compile(
     rf"^(?P<kind>[a-z][a-z0-9_]*)-(?P<hash>[0-9a-f]{{{HASH_CHARS}}})"
@@ -99,12 +109,16 @@ def batch_hash(hashes: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class _File:
-    """A row file as read: its table (without metadata) and what its metadata says."""
+    """A row file as read: its rows, and when and by which advrf version each was written."""
 
     path: Path
-    table: pa.Table
-    written_ns: int  # -1 for files of format version 1
-    version: str | None  # advrf version of the writer, None for format version 1
+    table: pa.Table  # without metadata and without the columns ROW_TIME, ROW_WRITER
+    times: np.ndarray  # int64 per row: written_ns; -1 for files of format version 1
+    writers: list[str]  # per row: advrf version that wrote it
+
+
+class _Vanished(Exception):
+    """A listed row file was gone when opened (a compaction replaced it): list again."""
 
 
 class Store:
@@ -226,6 +240,8 @@ class Store:
             if entry.name.startswith(TMP_PREFIX):
                 continue
             match = _ROW_NAME.match(entry.name)
+            if match is not None and not os.path.lexists(entry):
+                continue  # removed since listed (a compaction): it is no row any more
             if match is None or not entry.is_file():
                 raise StoreError(
                     f"{entry}: foreign file in an advrf results store (row files are named "
@@ -237,7 +253,9 @@ class Store:
 
     def _read_file(self, path: Path, match: re.Match[str], columns: list[str] | None) -> _File:
         try:
-            table = pq.ParquetFile(path).read(columns=columns)
+            table = pq.ParquetFile(path).read(columns=columns, use_threads=False)
+        except FileNotFoundError:
+            raise _Vanished(path) from None
         except (OSError, pa.ArrowException) as error:
             if isinstance(error, OSError) and error.errno is not None:
                 raise _os_error(error, path, "cannot read the row file") from None
@@ -253,27 +271,40 @@ class Store:
         if len(set(hashes)) != rows or batch_hash(hashes) != match["hash"]:
             raise StoreError(f"{path}: its key column does not match its file name")
         meta = (table.schema.metadata or {}).get(METADATA_KEY)
-        written_ns, version = -1, None
+        table = table.replace_schema_metadata(None)
+        if ROW_TIME in table.column_names and ROW_WRITER in table.column_names:  # compacted
+            times = table.column(ROW_TIME).to_numpy().astype(np.int64)
+            writers = [str(v) for v in table.column(ROW_WRITER).to_pylist()]
+            return _File(path, table.drop_columns([ROW_TIME, ROW_WRITER]), times, writers)
         if meta is not None:
             try:
                 info = json.loads(meta)
                 written_ns, version = int(info["written_ns"]), str(info["advrf_version"])
             except (ValueError, KeyError, TypeError):
                 raise StoreError(f"{path}: unreadable advrf metadata") from None
-        return _File(path, table.replace_schema_metadata(None), written_ns, version)
+            return _File(path, table, np.full(rows, written_ns), [version] * rows)
+        if "advrf_version" in table.column_names:  # format version 1: the row's own column
+            values = table.column("advrf_version").to_pylist()
+            writers = [UNKNOWN_VERSION if v is None else str(v) for v in values]
+        else:
+            writers = [UNKNOWN_VERSION] * rows
+        return _File(path, table, np.full(rows, -1), writers)
 
     def _read_files(
         self,
         entries: list[tuple[Path, re.Match[str]]] | None = None,
         columns: list[str] | None = None,
     ) -> list[_File]:
-        """Row files (default: all) read and checked, oldest first (the order in which rows win)."""
+        """Row files (default: all) read and checked, in the order of their names.
+
+        Raises _Vanished if a file was removed after it was listed.
+        """
         entries = self._row_files() if entries is None else entries
 
-        def attempt(entry: tuple[Path, re.Match[str]]) -> _File | StoreError:
+        def attempt(entry: tuple[Path, re.Match[str]]) -> _File | StoreError | _Vanished:
             try:
                 return self._read_file(*entry, columns)
-            except StoreError as error:
+            except (StoreError, _Vanished) as error:
                 return error
 
         if len(entries) > 2 * READ_THREADS:
@@ -282,20 +313,39 @@ class Store:
         else:
             results = [attempt(entry) for entry in entries]
         for result in results:  # the first bad file by name, whatever the threads did
-            if isinstance(result, StoreError):
+            if isinstance(result, (StoreError, _Vanished)):
                 raise result
-        return sorted(results, key=lambda f: (f.written_ns, f.path.name))
+        return results
+
+    def _retry(self, read: Callable[[], _T]) -> _T:
+        """`read()` again while a compaction removes files under it (a few times at most)."""
+        for _ in range(READ_ATTEMPTS - 1):
+            try:
+                return read()
+            except _Vanished:
+                continue
+        try:
+            return read()
+        except _Vanished as gone:
+            raise StoreError(
+                f"{gone.args[0]}: row files keep disappearing while they are read (another "
+                "process compacting the store?); read again"
+            ) from None
 
     # -- reading ------------------------------------------------------------------------------
 
     def keys(self) -> set[str]:
         """Hashes of the stored rows (one-row files by name; `read` checks their content)."""
-        entries = self._row_files()
-        hashes = {m["hash"] for _, m in entries if m["rows"] is None}
-        batches = [(p, m) for p, m in entries if m["rows"] is not None]
-        for file in self._read_files(batches, columns=["key"]):
-            hashes.update(file.table.column("key").to_pylist())
-        return hashes
+
+        def read() -> set[str]:
+            entries = self._row_files()
+            hashes = {m["hash"] for _, m in entries if m["rows"] is None}
+            batches = [(p, m) for p, m in entries if m["rows"] is not None]
+            for file in self._read_files(batches, columns=["key"]):
+                hashes.update(file.table.column("key").to_pylist())
+            return hashes
+
+        return self._retry(read)
 
     def read(self) -> pd.DataFrame:
         """Every row as one DataFrame (unsorted; with the `key` column), one row per key.
@@ -308,8 +358,8 @@ class Store:
     def versions(self) -> dict[str, frozenset[str]]:
         """{advrf version: hashes of the rows it wrote}, over the rows `read` returns.
 
-        The version is the writer's (file metadata); for files of format version 1, the row's
-        `advrf_version` column, else "unknown".
+        The version is the writer's (file metadata, or per row in a compacted file); for files
+        of format version 1, the row's `advrf_version` column, else "unknown".
         """
         frame = self._frame(with_versions=True)
         if frame.empty:
@@ -318,27 +368,65 @@ class Store:
         return {str(version): frozenset(keys) for version, keys in groups}
 
     def _frame(self, *, with_versions: bool) -> pd.DataFrame:
-        files = self._read_files()
+        files = self._retry(self._read_files)
         if not files:
             columns = {"key": pd.Series(dtype="str")}
             if with_versions:
                 columns[_VERSION_COLUMN] = pd.Series(dtype="str")
             return pd.DataFrame(columns)
-        tables = [f.table for f in files]
+        combined = self._combine(files)
+        mapper = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}.get
+        frame = combined.to_pandas(types_mapper=mapper)
+        if with_versions:
+            frame[_VERSION_COLUMN] = [w for f in files for w in f.writers]
+        winners = _winners(files, frame["key"])
+        if winners is not None:
+            frame = frame.iloc[winners].reset_index(drop=True)
+        return frame
+
+    def _combine(self, files: list[_File]) -> pa.Table:
         try:
-            combined = pa.concat_tables(tables, promote_options="default")
+            return pa.concat_tables([f.table for f in files], promote_options="default")
         except pa.ArrowException as error:
             raise StoreError(
                 f"{self.points}: rows with incompatible column types ({error})"
             ) from None
-        mapper = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}.get
-        frame = combined.to_pandas(types_mapper=mapper)
-        if with_versions:
-            frame[_VERSION_COLUMN] = _row_versions(files)
-        duplicated = frame["key"].duplicated(keep="last")
-        if duplicated.any():
-            frame = frame[~duplicated].reset_index(drop=True)
-        return frame
+
+    def compact(self) -> list[Path]:
+        """Merge the row files of each kind into one file (kinds with several); return them.
+
+        The merged file keeps, per row, when and by which advrf version it was written (columns
+        ROW_TIME and ROW_WRITER, dropped on reading), so the row that wins for each key is the
+        same as before; superseded copies are left out. It is in place before the files it
+        replaces are removed, so a reader always finds every row (one that listed a removed
+        file lists again). Rows written meanwhile by another process stay in their own files.
+        """
+        groups: dict[str, list[tuple[Path, re.Match[str]]]] = {}
+        for entry in self._row_files():
+            groups.setdefault(entry[1]["kind"], []).append(entry)
+        merged = []
+        for kind, entries in sorted(groups.items()):
+            if len(entries) < 2:
+                continue
+            files = self._retry(lambda entries=entries: self._read_files(entries))
+            table = self._combine(files)
+            winners = _winners(files, table.column("key").to_pandas())
+            times = np.concatenate([f.times for f in files])
+            writers = [w for f in files for w in f.writers]
+            table = table.append_column(ROW_TIME, pa.array(times, pa.int64()))
+            table = table.append_column(ROW_WRITER, pa.array(writers, pa.string()))
+            if winners is not None:
+                table = table.take(pa.array(winners))
+            target = self._write_table(kind, table, table.column("key").to_pylist())
+            for path, _ in entries:
+                if path != target:
+                    try:
+                        path.unlink(missing_ok=True)
+                    except OSError as error:
+                        raise _os_error(error, path, "cannot remove a compacted file") from None
+            _fsync_directory(self.points)
+            merged.append(target)
+        return merged
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -363,8 +451,11 @@ class Store:
             raise ValueError("write_rows needs at least one (key, row) pair")
         records, hashes = [], []
         for key, row in rows:
-            if "key" in row:
-                raise ValueError("a row must not have a column named 'key' (the store's own)")
+            reserved = [name for name in RESERVED if name in row]
+            if reserved:
+                raise ValueError(
+                    f"a row must not have a column named {reserved[0]!r} (the store's own)"
+                )
             digest = self.key_hash(key)
             hashes.append(digest)
             records.append({"key": digest, **row})
@@ -375,6 +466,10 @@ class Store:
             table = pa.Table.from_pylist(records)
         except pa.ArrowException as error:
             raise ValueError(f"rows of one batch need one type per column ({error})") from None
+        return self._write_table(kind, table, hashes)
+
+    def _write_table(self, kind: str, table: pa.Table, hashes: list[str]) -> Path:
+        """Write `table` (rows of `kind` with keys `hashes`) atomically under its batch name."""
         meta = {
             "written_ns": time.time_ns(),
             "writer": f"{_host()}-{os.getpid()}",
@@ -382,7 +477,7 @@ class Store:
             "key_scheme": self.key_scheme,
         }
         table = table.replace_schema_metadata({METADATA_KEY: json.dumps(meta).encode()})
-        suffix = "" if len(rows) == 1 else f"-{len(rows)}"
+        suffix = "" if len(hashes) == 1 else f"-{len(hashes)}"
         target = self.points / f"{kind}-{batch_hash(hashes)}{suffix}.parquet"
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink)
@@ -479,6 +574,7 @@ class Store:
 
 
 _VERSION_COLUMN = "\x00advrf_version"  # internal column of Store._frame
+_T = TypeVar("_T")
 _HELD: dict[Path, int] = {}  # claim files this process holds -> their locked descriptors
 
 
@@ -564,17 +660,19 @@ def check_versions(store: Store, current: str = __version__) -> VersionCheck:
     return VersionCheck(current=current, rows=rows, stale=stale, message=message)
 
 
-def _row_versions(files: list[_File]) -> list[str]:
-    out: list[str] = []
-    for file in files:
-        if file.version is not None:
-            out.extend([file.version] * file.table.num_rows)
-        elif "advrf_version" in file.table.column_names:
-            values = file.table.column("advrf_version").to_pylist()
-            out.extend(UNKNOWN_VERSION if v is None else str(v) for v in values)
-        else:
-            out.extend([UNKNOWN_VERSION] * file.table.num_rows)
-    return out
+def _winners(files: list[_File], keys: pd.Series) -> np.ndarray | None:
+    """Positions of the row that wins for each key (the newest; ties: the larger file name).
+
+    None when every key is stored once (nothing to choose). `files` are in name order and `keys`
+    is the key column of their rows concatenated.
+    """
+    if not keys.duplicated().any():
+        return None
+    times = np.concatenate([f.times for f in files])
+    ranks = np.repeat(np.arange(len(files)), [f.table.num_rows for f in files])
+    order = np.lexsort((ranks, times))  # by time, then by file name
+    last = ~pd.Series(keys.to_numpy()[order]).duplicated(keep="last").to_numpy()
+    return np.sort(order[last])
 
 
 def _json_bytes(info: Mapping[str, Any]) -> bytes:
