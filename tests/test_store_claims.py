@@ -100,3 +100,13 @@ def test_a_foreign_file_among_the_claims_is_an_error(tmp_path):
     (tmp_path / CLAIMS / "notes.txt").write_text("mine")
     with pytest.raises(StoreError, match="notes.txt: foreign file in the claims"):
         store.claim(hashes(1))
+
+
+def test_a_damaged_claim_of_a_live_process_is_a_clear_error(tmp_path):
+    store = Store(tmp_path)
+    claim = store.claim(hashes(2))
+    claim.path.write_text("{not json")
+    with pytest.raises(StoreError, match=f"{claim.path.name}: not an advrf claim"):
+        store.claim(hashes(1))
+    claim.release()
+    assert store.claim(hashes(2)).keys == set(hashes(2))

@@ -552,7 +552,7 @@ class Store:
                     )
                 continue
             if entry in _HELD:
-                info = json.loads(entry.read_bytes())
+                info = _claim_info(entry, entry.read_bytes())
             else:
                 try:
                     fd = os.open(entry, os.O_RDONLY)
@@ -562,14 +562,17 @@ class Store:
                     try:
                         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
                     except BlockingIOError:
-                        info = json.loads(os.read(fd, entry.stat().st_size + 1))
+                        info = _claim_info(entry, os.read(fd, entry.stat().st_size + 1))
                     else:
                         entry.unlink(missing_ok=True)  # nobody holds it: its process is gone
                         continue
                 finally:
                     os.close(fd)
-            holder = f"pid {info['pid']} on {info['host']}"
-            held.update(dict.fromkeys(info["keys"], holder))
+            try:
+                holder = f"pid {info['pid']} on {info['host']}"
+                held.update(dict.fromkeys(map(str, info["keys"]), holder))
+            except (KeyError, TypeError):
+                raise StoreError(f"{entry}: not an advrf claim (pid, host, keys)") from None
         return held
 
 
@@ -673,6 +676,13 @@ def _winners(files: list[_File], keys: pd.Series) -> np.ndarray | None:
     order = np.lexsort((ranks, times))  # by time, then by file name
     last = ~pd.Series(keys.to_numpy()[order]).duplicated(keep="last").to_numpy()
     return np.sort(order[last])
+
+
+def _claim_info(path: Path, data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise StoreError(f"{path}: not an advrf claim (unreadable JSON)") from None
 
 
 def _json_bytes(info: Mapping[str, Any]) -> bytes:
