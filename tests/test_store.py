@@ -340,6 +340,18 @@ def test_a_failed_manifest_write_leaves_a_reusable_directory(tmp_path, monkeypat
     assert len(Store(out).read()) == 2
 
 
+def test_an_empty_points_directory_left_by_advrf_0_1_0_is_a_failed_creation(tmp_path):
+    # advrf 0.1.0 made points/ before the manifest: a failed manifest write left only points/
+    (tmp_path / POINTS).mkdir()
+    Store(tmp_path).write_rows("theory", rows(2))
+    assert len(Store(tmp_path).read()) == 2
+    other = tmp_path / "other"
+    (other / POINTS).mkdir(parents=True)
+    (other / POINTS / "x.parquet").write_text("x")
+    with pytest.raises(StoreError, match="not empty and is not an advrf results store"):
+        Store(other)
+
+
 # -- operating-system errors --------------------------------------------------------------------
 
 

@@ -152,6 +152,8 @@ class Store:
         entries = sorted(p.name for p in self.path.iterdir() if not p.name.startswith(TMP_PREFIX))
         if MANIFEST in entries:
             return  # another process created it meanwhile
+        if entries == [POINTS] and self.points.is_dir() and not any(self.points.iterdir()):
+            entries = []  # advrf 0.1.0 made points/ first: its manifest write failed
         if entries:
             raise StoreError(
                 f"{self.path} is not empty and is not an advrf results store (no {MANIFEST}; "
