@@ -58,7 +58,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,7 +81,7 @@ TMP_PREFIX = ".tmp-"
 METADATA_KEY = b"advrf"
 UNKNOWN_VERSION = "unknown"
 READ_THREADS = 4  # files read at once (Parquet decoding releases the GIL)
-READ_ATTEMPTS = 5  # reads of a store whose files a compaction keeps replacing
+READ_ROUNDS = 20  # listings of a store whose files a compaction keeps replacing
 ROW_TIME = "_advrf_written_ns"  # in a compacted file: when each row was written
 ROW_WRITER = "_advrf_written_by"  # in a compacted file: the advrf version that wrote each row
 RESERVED = ("key", ROW_TIME, ROW_WRITER)  # columns a row may not have
@@ -294,15 +294,38 @@ class Store:
 
     def _read_files(
         self,
-        entries: list[tuple[Path, re.Match[str]]] | None = None,
+        select: Callable[[re.Match[str]], bool] | None = None,
         columns: list[str] | None = None,
     ) -> list[_File]:
-        """Row files (default: all) read and checked, in the order of their names.
+        """The row files (those whose name `select` accepts) read and checked, in name order.
 
-        Raises _Vanished if a file was removed after it was listed.
+        A file removed after it was listed (a compaction merged it into a new file) is skipped,
+        and the directory is listed again for the files not yet read: the merged file holds its
+        rows with their write times, so the files read give the rows of the store as it was
+        between two listings. Raises StoreError naming the first bad file.
         """
-        entries = self._row_files() if entries is None else entries
+        done: dict[Path, _File] = {}
+        for _ in range(READ_ROUNDS):
+            entries = [
+                (path, match)
+                for path, match in self._row_files()
+                if path not in done and (select is None or select(match))
+            ]
+            results = self._read_entries(entries, columns)
+            for result in results:  # the first bad file by name, whatever the threads did
+                if isinstance(result, StoreError):
+                    raise result
+            done.update((r.path, r) for r in results if isinstance(r, _File))
+            if not any(isinstance(r, _Vanished) for r in results):
+                return [done[path] for path in sorted(done)]
+        raise StoreError(
+            f"{self.points}: row files keep disappearing while they are read (another process "
+            "compacting the store?); read again"
+        )
 
+    def _read_entries(
+        self, entries: list[tuple[Path, re.Match[str]]], columns: list[str] | None
+    ) -> list[_File | StoreError | _Vanished]:
         def attempt(entry: tuple[Path, re.Match[str]]) -> _File | StoreError | _Vanished:
             try:
                 return self._read_file(*entry, columns)
@@ -311,43 +334,18 @@ class Store:
 
         if len(entries) > 2 * READ_THREADS:
             with ThreadPoolExecutor(READ_THREADS) as pool:
-                results = list(pool.map(attempt, entries))
-        else:
-            results = [attempt(entry) for entry in entries]
-        for result in results:  # the first bad file by name, whatever the threads did
-            if isinstance(result, (StoreError, _Vanished)):
-                raise result
-        return results
-
-    def _retry(self, read: Callable[[], _T]) -> _T:
-        """`read()` again while a compaction removes files under it (a few times at most)."""
-        for _ in range(READ_ATTEMPTS - 1):
-            try:
-                return read()
-            except _Vanished:
-                continue
-        try:
-            return read()
-        except _Vanished as gone:
-            raise StoreError(
-                f"{gone.args[0]}: row files keep disappearing while they are read (another "
-                "process compacting the store?); read again"
-            ) from None
+                return list(pool.map(attempt, entries))
+        return [attempt(entry) for entry in entries]
 
     # -- reading ------------------------------------------------------------------------------
 
     def keys(self) -> set[str]:
         """Hashes of the stored rows (one-row files by name; `read` checks their content)."""
 
-        def read() -> set[str]:
-            entries = self._row_files()
-            hashes = {m["hash"] for _, m in entries if m["rows"] is None}
-            batches = [(p, m) for p, m in entries if m["rows"] is not None]
-            for file in self._read_files(batches, columns=["key"]):
-                hashes.update(file.table.column("key").to_pylist())
-            return hashes
-
-        return self._retry(read)
+        hashes = {m["hash"] for _, m in self._row_files() if m["rows"] is None}
+        for file in self._read_files(lambda m: m["rows"] is not None, columns=["key"]):
+            hashes.update(file.table.column("key").to_pylist())
+        return hashes
 
     def read(self) -> pd.DataFrame:
         """Every row as one DataFrame (unsorted; with the `key` column), one row per key.
@@ -370,7 +368,7 @@ class Store:
         return {str(version): frozenset(keys) for version, keys in groups}
 
     def _frame(self, *, with_versions: bool) -> pd.DataFrame:
-        files = self._retry(self._read_files)
+        files = self._read_files()
         if not files:
             columns = {"key": pd.Series(dtype="str")}
             if with_versions:
@@ -403,14 +401,10 @@ class Store:
         replaces are removed, so a reader always finds every row (one that listed a removed
         file lists again). Rows written meanwhile by another process stay in their own files.
         """
-        groups: dict[str, list[tuple[Path, re.Match[str]]]] = {}
-        for entry in self._row_files():
-            groups.setdefault(entry[1]["kind"], []).append(entry)
+        counts = Counter(match["kind"] for _, match in self._row_files())
         merged = []
-        for kind, entries in sorted(groups.items()):
-            if len(entries) < 2:
-                continue
-            files = self._retry(lambda entries=entries: self._read_files(entries))
+        for kind in sorted(k for k, n in counts.items() if n > 1):
+            files = self._read_files(lambda m, kind=kind: m["kind"] == kind)
             table = self._combine(files)
             winners = _winners(files, table.column("key").to_pandas())
             times = np.concatenate([f.times for f in files])
@@ -420,7 +414,7 @@ class Store:
             if winners is not None:
                 table = table.take(pa.array(winners))
             target = self._write_table(kind, table, table.column("key").to_pylist())
-            for path, _ in entries:
+            for path in (f.path for f in files):
                 if path != target:
                     try:
                         path.unlink(missing_ok=True)
@@ -579,7 +573,6 @@ class Store:
 
 
 _VERSION_COLUMN = "\x00advrf_version"  # internal column of Store._frame
-_T = TypeVar("_T")
 _HELD: dict[Path, int] = {}  # claim files this process holds -> their locked descriptors
 
 
