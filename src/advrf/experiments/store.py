@@ -8,6 +8,7 @@ Layout of a store `DIR` (format version 2):
     DIR/points/KIND-HASH-N.parquet       a batch of N >= 2 rows; HASH = batch_hash(their keys)
     DIR/claims/HOST-PID-RANDOM.json      rows being computed by a live process (Store.claim)
     DIR/claims/lock                      taken briefly while claiming
+    DIR/lock                             shared by readers, exclusive while compact() removes files
     DIR/results.csv                      optional CSV export of the whole table
     DIR/figures/                         optional figures drawn from it (`advrf figure`)
     .tmp-HOST-PID-RANDOM-NAME            (in DIR, points/, claims/) a file being written
@@ -29,7 +30,8 @@ whom (`writer`, HOST-PID), by which advrf version (`advrf_version`) and the `key
 - **Compaction**: `compact()` merges the files of each kind into one (a sweep of 10^5 theory rows
   leaves about 1600 files; reading them back takes about 10x longer than reading one). A merged
   file keeps each row's `written_ns` and writer in two columns (ROW_TIME, ROW_WRITER, dropped on
-  reading), so compaction changes no row that `read` returns.
+  reading), so compaction changes no row that `read` returns. It removes the merged files under
+  DIR/lock held exclusively; readers hold it shared while they list and read.
 - **Strict**: a foreign file, a corrupted file, or a file whose keys do not match its name is a
   StoreError naming the file; the store never overwrites or deletes it. An OSError (full disk,
   read-only file system, permissions) is a StoreError naming the path and the cause.
@@ -53,12 +55,12 @@ import secrets
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -72,6 +74,7 @@ MANIFEST = "advrf-store.json"
 POINTS = "points"
 CLAIMS = "claims"
 CLAIM_LOCK = "lock"
+LOCK = "lock"  # DIR/lock: shared by readers, exclusive while a compaction removes files
 CSV_EXPORT = "results.csv"
 FIGURES = "figures"  # figures drawn from the store (advrf figure) may live here
 FORMAT = "advrf-store"
@@ -81,7 +84,7 @@ TMP_PREFIX = ".tmp-"
 METADATA_KEY = b"advrf"
 UNKNOWN_VERSION = "unknown"
 READ_THREADS = 4  # files read at once (Parquet decoding releases the GIL)
-READ_ROUNDS = 20  # listings of a store whose files a compaction keeps replacing
+READ_ROUNDS = 20  # listings of a store whose files keep disappearing before it gives up
 ROW_TIME = "_advrf_written_ns"  # in a compacted file: when each row was written
 ROW_WRITER = "_advrf_written_by"  # in a compacted file: the advrf version that wrote each row
 RESERVED = ("key", ROW_TIME, ROW_WRITER)  # columns a row may not have
@@ -92,7 +95,7 @@ _ROW_NAME = re.compile(
 )
 _TMP_NAME = re.compile(r"^\.tmp-(?P<host>[^-]+)-(?P<pid>\d+)-[0-9a-f]+-")
 _CLAIM_NAME = re.compile(r"^(?P<host>[^-]+)-(?P<pid>\d+)-[0-9a-f]+\.json$")
-_TOP_LEVEL = {MANIFEST, POINTS, CLAIMS, CSV_EXPORT, FIGURES}
+_TOP_LEVEL = {MANIFEST, POINTS, CLAIMS, LOCK, CSV_EXPORT, FIGURES}
 
 
 class StoreError(ValueError):
@@ -242,9 +245,10 @@ class Store:
             if entry.name.startswith(TMP_PREFIX):
                 continue
             match = _ROW_NAME.match(entry.name)
-            if match is not None and not os.path.lexists(entry):
+            is_file = entry.is_file()
+            if match is not None and not is_file and not os.path.lexists(entry):
                 continue  # removed since listed (a compaction): it is no row any more
-            if match is None or not entry.is_file():
+            if match is None or not is_file:
                 raise StoreError(
                     f"{entry}: foreign file in an advrf results store (row files are named "
                     "KIND-HASH.parquet or KIND-HASH-N.parquet); move it away, the store will "
@@ -299,29 +303,53 @@ class Store:
     ) -> list[_File]:
         """The row files (those whose name `select` accepts) read and checked, in name order.
 
-        A file removed after it was listed (a compaction merged it into a new file) is skipped,
-        and the directory is listed again for the files not yet read: the merged file holds its
-        rows with their write times, so the files read give the rows of the store as it was
-        between two listings. Raises StoreError naming the first bad file.
+        Raises StoreError naming the first bad file.
         """
-        done: dict[Path, _File] = {}
-        for _ in range(READ_ROUNDS):
-            entries = [
-                (path, match)
-                for path, match in self._row_files()
-                if path not in done and (select is None or select(match))
-            ]
+
+        def work() -> list[_File]:
+            entries = [(p, m) for p, m in self._row_files() if select is None or select(m)]
             results = self._read_entries(entries, columns)
             for result in results:  # the first bad file by name, whatever the threads did
-                if isinstance(result, StoreError):
+                if isinstance(result, (StoreError, _Vanished)):
                     raise result
-            done.update((r.path, r) for r in results if isinstance(r, _File))
-            if not any(isinstance(r, _Vanished) for r in results):
-                return [done[path] for path in sorted(done)]
+            return results
+
+        return self._snapshot(work)
+
+    def _snapshot(self, work: Callable[[], _T]) -> _T:
+        """`work()` (list and read row files) while no compaction removes files.
+
+        Readers hold DIR/lock shared; a compaction holds it exclusively while it removes the
+        files it merged (a directory listing made while files are removed may miss both the
+        removed and the merged file). A store without DIR/lock was never compacted: it is read
+        without it, and read again if a compaction created it meanwhile.
+        """
+        for _ in range(READ_ROUNDS):
+            with self._reading() as locked:
+                try:
+                    result = work()
+                except _Vanished:
+                    continue  # removed while listed: by a compaction that began, or by hand
+            if locked or not os.path.lexists(self.path / LOCK):
+                return result
         raise StoreError(
-            f"{self.points}: row files keep disappearing while they are read (another process "
-            "compacting the store?); read again"
+            f"{self.points}: row files keep disappearing while they are read; read again"
         )
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[bool]:
+        try:
+            fd = os.open(self.path / LOCK, os.O_RDONLY)
+        except FileNotFoundError:
+            yield False
+            return
+        except OSError as error:
+            raise _os_error(error, self.path / LOCK, "cannot open the store's lock") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            yield True
+        finally:
+            os.close(fd)
 
     def _read_entries(
         self, entries: list[tuple[Path, re.Match[str]]], columns: list[str] | None
@@ -342,10 +370,17 @@ class Store:
     def keys(self) -> set[str]:
         """Hashes of the stored rows (one-row files by name; `read` checks their content)."""
 
-        hashes = {m["hash"] for _, m in self._row_files() if m["rows"] is None}
-        for file in self._read_files(lambda m: m["rows"] is not None, columns=["key"]):
-            hashes.update(file.table.column("key").to_pylist())
-        return hashes
+        def work() -> set[str]:
+            entries = self._row_files()
+            hashes = {m["hash"] for _, m in entries if m["rows"] is None}
+            batches = [(p, m) for p, m in entries if m["rows"] is not None]
+            for result in self._read_entries(batches, ["key"]):
+                if isinstance(result, (StoreError, _Vanished)):
+                    raise result
+                hashes.update(result.table.column("key").to_pylist())
+            return hashes
+
+        return self._snapshot(work)
 
     def read(self) -> pd.DataFrame:
         """Every row as one DataFrame (unsorted; with the `key` column), one row per key.
@@ -398,8 +433,9 @@ class Store:
         The merged file keeps, per row, when and by which advrf version it was written (columns
         ROW_TIME and ROW_WRITER, dropped on reading), so the row that wins for each key is the
         same as before; superseded copies are left out. It is in place before the files it
-        replaces are removed, so a reader always finds every row (one that listed a removed
-        file lists again). Rows written meanwhile by another process stay in their own files.
+        replaces are removed, and they are removed under DIR/lock held exclusively, so a reader
+        (holding it shared) always finds every row. Rows written meanwhile by another process
+        stay in their own files.
         """
         counts = Counter(match["kind"] for _, match in self._row_files())
         merged = []
@@ -414,13 +450,14 @@ class Store:
             if winners is not None:
                 table = table.take(pa.array(winners))
             target = self._write_table(kind, table, table.column("key").to_pylist())
-            for path in (f.path for f in files):
-                if path != target:
-                    try:
-                        path.unlink(missing_ok=True)
-                    except OSError as error:
-                        raise _os_error(error, path, "cannot remove a compacted file") from None
-            _fsync_directory(self.points)
+            try:
+                with _locked(self.path / LOCK):  # no reader lists points/ meanwhile
+                    for path in (f.path for f in files):
+                        if path != target:
+                            path.unlink(missing_ok=True)
+                    _fsync_directory(self.points)
+            except OSError as error:
+                raise _os_error(error, self.points, "cannot remove compacted files") from None
             merged.append(target)
         return merged
 
@@ -573,6 +610,7 @@ class Store:
 
 
 _VERSION_COLUMN = "\x00advrf_version"  # internal column of Store._frame
+_T = TypeVar("_T")
 _HELD: dict[Path, int] = {}  # claim files this process holds -> their locked descriptors
 
 
