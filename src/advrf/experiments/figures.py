@@ -80,7 +80,7 @@ def is_log_grid(values: Sequence[float]) -> bool:
 
 
 def label(name: str, value: Any = None) -> str:
-    """Axis label (no value) or legend entry (`symbol = value`) with the spec's symbols."""
+    """Axis label (no value) or legend entry (`symbol = value`) with the symbols of the docs."""
     symbol = SYMBOLS.get(name)
     if value is None:
         return AXIS_LABELS.get(name, f"${symbol}$" if symbol else name)
