@@ -107,6 +107,7 @@ def test_plot_errors_returns_a_figure_and_leaves_the_backend(results, tmp_path, 
         r"standard error $E_{std}$",
     ]
     assert list(tmp_path.iterdir()) == []  # nothing written
+    assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"  # what Jupyter displays
 
 
 def test_plot_errors_into_given_axes(results):

@@ -12,12 +12,14 @@ two settings. A simulation setting such as d is absent from the theory rows (the
 limit d -> infinity): with `by="d"` or `row="d"` the theory is one dark line in every panel.
 
 Nothing here writes a file or touches pyplot's global state or the backend: the figure is a
-`matplotlib.figure.Figure` of its own (or the one of the Axes passed as `ax`); `save_figure`
-writes it as PNG and PDF. In Jupyter, a returned Figure displays as the cell's value.
+`matplotlib.figure.Figure` of its own (`NotebookFigure`, which Jupyter displays as the cell's value
+even before pyplot is imported), or the one of the Axes passed as `ax`; `save_figure` writes it as
+PNG and PDF.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -51,6 +53,7 @@ ERRORS = {
 SIMULATION_SETTINGS = ("d", "variant", "n_test")
 FORMATS = ("png", "pdf")
 DPI = 150
+NOTEBOOK_DPI = 100  # of the PNG that Jupyter shows
 PANEL_SIZE = (5.0, 3.8)  # inches per panel
 YMAX_NULL_RISKS = 2.5  # the y axis stops at this many null risks (peaks may diverge)
 MAX_LEGEND_LINES = 8  # with more lines, only every k-th value is named in the legend
@@ -58,6 +61,18 @@ LEGEND_COLUMNS = 4
 LEGEND_LINE, LEGEND_MARGIN = 0.2, 0.1  # inches per legend line, and below the legend
 SHARED_COLOUR = "0.15"  # rows without a value of `by` (the theory, for a simulation setting)
 LOG_RATIO = 10.0  # a positive axis spanning at least this ratio may be logarithmic
+
+
+class NotebookFigure(Figure):
+    """A Figure outside pyplot that Jupyter shows as a PNG (IPython's `_repr_png_` protocol).
+
+    Where pyplot's inline backend has registered its own display of figures, that one is used.
+    """
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=NOTEBOOK_DPI, bbox_inches="tight")
+        return buffer.getvalue()
 
 
 def is_log_grid(values: Sequence[float]) -> bool:
@@ -156,7 +171,7 @@ def plot_errors(
     named = set(lines[:: -(-len(lines) // MAX_LEGEND_LINES)] + lines[-1:])
     if ax is None:
         size = (len(errors) * PANEL_SIZE[0], PANEL_SIZE[1] * len(rows))
-        fig = Figure(figsize=size)
+        fig = NotebookFigure(figsize=size)
         axes = fig.subplots(len(rows), len(errors), squeeze=False, sharex=True)
     else:
         axes = np.asarray(ax, dtype=object)
