@@ -16,7 +16,7 @@ from advrf.cli import main
 SOURCE = str(Path(advrf.__file__).resolve().parents[1])
 HEAVY = ("pandas", "pyarrow", "matplotlib", "scipy")
 HELP_BUDGET = 0.3  # seconds that `advrf --help` may add to a bare interpreter's start
-TRIES = 3
+TRIES = 5
 
 
 def _python(*args: str) -> subprocess.CompletedProcess:

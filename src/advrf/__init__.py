@@ -26,3 +26,7 @@ def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(import_module(f"advrf.{_EXPORTS[name]}"), name)
     raise AttributeError(f"module 'advrf' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
