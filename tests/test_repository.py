@@ -10,6 +10,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
+CODE = sorted(
+    path
+    for folder in ("src", "tests", "benchmarks", "validation")
+    for path in (ROOT / folder).rglob("*.py")
+    if path.name != Path(__file__).name
+)
 # A reference to a file outside the repository: a shared/ path, or the spec file by name.
 OUTSIDE = re.compile(r"shared/|\.\./|model\.md|\bspec\b( section|s? \d)?")
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
@@ -51,6 +57,16 @@ def test_docs_point_only_inside_the_repository(path):
             continue
         linked = (path.parent / target).resolve()
         assert linked.is_relative_to(ROOT) and linked.exists(), f"{path.name}: broken {target}"
+
+
+def test_code_points_only_inside_the_repository():
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in CODE
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if OUTSIDE.search(line) and not re.search(r"\bspec(\.items|: Mapping)|timespec", line)
+    ]
+    assert not found, "references to files outside the repository:\n" + "\n".join(found)
 
 
 def test_readme_links_the_conventions():

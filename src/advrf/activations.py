@@ -1,4 +1,4 @@
-"""Activations sigma, their weak derivatives, and their Gaussian moments (spec section 3).
+"""Activations sigma, their weak derivatives, and their Gaussian moments (conventions 2).
 
 For G ~ N(0, 1):
 
@@ -81,7 +81,7 @@ class Activation:
 
     @cached_property
     def moments(self) -> GaussianMoments:
-        """(mu0, mu1, mu_star^2, nu^2) of spec section 3 by quadrature."""
+        """(mu0, mu1, mu_star^2, nu^2) of conventions 2, by quadrature."""
         e = lambda fn: gaussian_expectation(fn, self.kinks)  # noqa: E731
         mu0 = e(self.sigma)
         mu1 = e(lambda t: t * self.sigma(t))

@@ -1,15 +1,15 @@
-"""Exact adversarial training of random-features regression (spec section 2), first-order inner max.
+"""Exact adversarial training of random-features regression (conventions 2), first-order inner max.
 
-With the inner maximum in closed form (spec 3.1), training solves the convex program
+With the inner maximum in closed form (conventions 3.1), training solves the convex program
 
     min_a  (1/n) sum_i ( |y_i - phi_i^T a| + eps * s_i(a) )^2  +  c ||a||^2,    c = psi1 * lam,
 
 in two variants:
-- "concentrated" (b): s_i(a) = sqrt(a^T M a), M = mu1^2 Theta Theta^T / d + nu^2 I  (spec 3.2);
+- "concentrated" (b): s_i(a) = sqrt(a^T M a), M = mu1^2 Theta Theta^T / d + nu^2 I;
 - "exact" (a): s_i(a) = ||grad_x f_a(x_i)||
   = ||Theta^T diag(sigma'(Theta x_i / sqrt d)) a|| / sqrt d.
 
-Concentrated solver (spec section 8). Closed-form phases are tested first:
+Concentrated solver (docs/simulation.md, Training). Closed-form phases are tested first:
 - eps = 0: ridge a = (Phi^T Phi / n + c I)^{-1} Phi^T y / n; with lam = 0 the minimum-Euclidean-norm
   least-squares solution pinv(Phi) y (the limit lam -> 0+; the minimiser is not unique).
 - trivial: a = 0 is optimal iff eps >= eps_c = ||M^{-1/2} Phi^T y|| / sum_i |y_i| (any lam).
@@ -101,7 +101,7 @@ def _soft(t: np.ndarray, thr: np.ndarray | float) -> np.ndarray:
 def critical_eps(
     phi, y: np.ndarray | None = None, m=None, omega: np.ndarray | None = None
 ) -> float:
-    """eps_c = ||M^{-1/2} Phi^T y|| / sum_i omega_i |y_i| (spec 3.5; omega = 1 by default).
+    """eps_c = ||M^{-1/2} Phi^T y|| / sum_i omega_i |y_i| (conventions 3.5; omega = 1 by default).
 
     a = 0 is the concentrated optimum iff eps >= eps_c, for every lam. `phi` may be an
     `Instance` (then y and M come from it) or the feature matrix with y and M (array,

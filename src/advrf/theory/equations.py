@@ -1,6 +1,6 @@
-"""The three scalar equations of the asymptotic theory (spec section 7; derivation: docs/theory.md).
+"""The three scalar equations of the asymptotic theory (derivation: docs/theory.md).
 
-Notation (spec sections 3 and 7). l: an eigenvalue of Theta Theta^T / d (Marchenko-Pastur, ratio
+Notation (conventions 3). l: an eigenvalue of Theta Theta^T / d (Marchenko-Pastur, ratio
 psi1). k(l) = mu1^2 l + mu_star^2 (feature covariance K), m(l) = mu1^2 l + nu^2 (gradient
 matrix M). P = psi1 F1^2 mu1^2, p12 = psi1 / psi2, Q0 = F1^2 + tau^2.
 
@@ -88,11 +88,11 @@ class Coefficients:
         return self.psi1 / self.psi2
 
     @property
-    def Q0(self) -> float:  # noqa: N802 - the spec's symbol
+    def Q0(self) -> float:  # noqa: N802 - the symbol of docs/theory.md
         return self.signal**2 + self.noise**2
 
     @property
-    def P(self) -> float:  # noqa: N802 - the spec's symbol
+    def P(self) -> float:  # noqa: N802 - the symbol of docs/theory.md
         return self.psi1 * self.signal**2 * self.mu1sq
 
     # Polynomials in l (c0, c1, c2) integrated against the MP law.
@@ -130,7 +130,7 @@ class Coefficients:
         return self.Q0 - self.P * self.spectrum.integrate(L, self.mu1sq, self.mustar2, 1)
 
     def eps_c(self) -> float:
-        """eps_c = sqrt(pi / (2 Q0)) sqrt(P int l/m + Q0 p12 int k/m) (spec 3.5 and 7)."""
+        """eps_c = sqrt(pi / (2 Q0)) sqrt(P int l/m + Q0 p12 int k/m) (conventions 3.5)."""
         sp = self.spectrum
         a1, a0 = self.mu1sq, self.nu2
         total = self.Q0 * self.p12 * sp.integrate(self.k, a1, a0, 1)

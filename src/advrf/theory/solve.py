@@ -207,7 +207,7 @@ def _fail(problem: Problem, why: str, res: float, iterations: int) -> TheoryErro
 
 
 def robust_error(Q: float, s: float, eps_test: float) -> float:  # noqa: N803
-    """E_rob = Q + 2 sqrt(2/pi) eps_test sqrt(Q) s + eps_test^2 s^2 (spec 3.4)."""
+    """E_rob = Q + 2 sqrt(2/pi) eps_test sqrt(Q) s + eps_test^2 s^2 (conventions 3.4)."""
     return Q + 2.0 * SQRT_2_OVER_PI * eps_test * math.sqrt(Q) * s + (eps_test * s) ** 2
 
 
