@@ -50,7 +50,8 @@ ERRORS = {
     "robust_error": r"robust error $E_{rob}$",
     "standard_error": r"standard error $E_{std}$",
 }
-SIMULATION_SETTINGS = ("d", "variant", "n_test")
+# Settings of the simulation rows (absent from the theory rows); columns not in a table are skipped.
+SIMULATION_SETTINGS = ("d", "variant", "n_test", "attack", "inputs", "population")
 FORMATS = ("png", "pdf")
 DPI = 150
 NOTEBOOK_DPI = 100  # of the PNG that Jupyter shows
