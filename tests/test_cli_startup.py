@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -24,20 +25,25 @@ def _python(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True)
 
 
-def _seconds(*args: str) -> float:
-    started = time.perf_counter()
+def _seconds(*args: str) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (user + system) of one run of the interpreter."""
+    before, started = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     done = _python(*args)
-    seconds = time.perf_counter() - started
+    wall, after = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN)
     assert done.returncode == 0, done.stderr
-    return seconds
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def test_help_adds_little_to_the_interpreter_start():
+    """Best of TRIES interleaved runs. The bound is on CPU time, which a machine busy with other
+    work inflates far less than wall-clock time; both are in the message."""
     bare, help_ = [], []
-    for _ in range(TRIES):  # interleaved, best of each: robust to a busy machine
+    for _ in range(TRIES):
         bare.append(_seconds("-c", "pass"))
         help_.append(_seconds("-m", "advrf", "--help"))
-    assert min(help_) - min(bare) < HELP_BUDGET, (min(help_), min(bare))
+    wall = min(w for w, _ in help_) - min(w for w, _ in bare)
+    cpu = min(c for _, c in help_) - min(c for _, c in bare)
+    assert cpu < HELP_BUDGET, f"advrf --help adds {cpu:.3f} s CPU, {wall:.3f} s wall-clock"
 
 
 def test_building_the_parser_imports_no_heavy_library():
