@@ -1,4 +1,4 @@
-"""Gaussian moments of spec section 3: closed forms and Monte-Carlo."""
+"""Gaussian moments of conventions 2: closed forms and Monte-Carlo."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""Activations sigma, their weak derivatives, and their Gaussian moments (spec section 3).
+"""Activations sigma, their weak derivatives, and their Gaussian moments (conventions 2).
 
 For G ~ N(0, 1):
 
@@ -128,7 +128,7 @@ class Activation:
 
     @cached_property
     def moments(self) -> GaussianMoments:
-        """(mu0, mu1, mu_star^2, nu^2) of spec section 3 by quadrature (computed when made)."""
+        """(mu0, mu1, mu_star^2, nu^2) of conventions 2, by quadrature (computed when made)."""
         return _checked_moments(self)
 
 

@@ -1,4 +1,4 @@
-"""A frozen, validated parameter set (spec section 1).
+"""A frozen, validated parameter set (conventions 1).
 
 psi1 = N/d > 0, psi2 = n/d > 0, eps >= 0 (training radius), eps_test >= 0 (test radius,
 = eps unless given), lam >= 0 (ridge psi1 * lam * ||a||^2), signal = F1 > 0, noise = tau >= 0,
