@@ -408,19 +408,19 @@ def get_activation(activation: str | Activation) -> Activation:
     )
 
 
-def _from_module(spec: str) -> Activation:
-    module_name, _, attribute = spec.partition(":")
+def _from_module(target: str) -> Activation:
+    module_name, _, attribute = target.partition(":")
     usage = (
         "package.module:NAME names an Activation defined at the top level of an importable "
         "module, e.g. NAME = advrf.custom('name', sigma, derivative, kinks=[...])"
     )
     if not module_name or not attribute.isidentifier():
-        raise ValueError(f"activation: {spec!r} is not of the form package.module:NAME; {usage}")
+        raise ValueError(f"activation: {target!r} is not of the form package.module:NAME; {usage}")
     try:
         module = importlib.import_module(module_name)
     except Exception as error:  # importing user code may raise anything: say what and why
         raise ValueError(
-            f"activation: cannot import {module_name!r} for {spec!r} "
+            f"activation: cannot import {module_name!r} for {target!r} "
             f"({type(error).__name__}: {error}); {usage}"
         ) from None
     if not hasattr(module, attribute):
@@ -428,8 +428,8 @@ def _from_module(spec: str) -> Activation:
     value = getattr(module, attribute)
     if not isinstance(value, Activation):
         raise ValueError(
-            f"activation: {spec!r} is a {type(value).__name__}, not an Activation (its derivative "
-            f"and kinks are needed too); {usage}"
+            f"activation: {target!r} is a {type(value).__name__}, not an Activation (its "
+            f"derivative and kinks are needed too); {usage}"
         )
     return value
 

@@ -15,7 +15,6 @@ import traceback
 from pathlib import Path
 
 from advrf import __version__
-from advrf.threads import pin_blas
 
 # Modules of advrf.cli, each with `register(subparsers)`.
 SUBCOMMANDS: list[str] = ["theory", "simulate", "sweep", "figure", "reproduce", "explore"]
@@ -73,8 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     prefix = "advrf"
     wants_traceback = os.environ.get("ADVRF_TRACEBACK", "").strip() not in ("", "0")
     try:
+        args = build_parser().parse_args(argv)  # --help and --version exit here, before BLAS
+        from advrf.threads import pin_blas
+
         pin_blas()
-        args = build_parser().parse_args(argv)
         prefix = f"advrf {args.command}"
         wants_traceback = wants_traceback or args.traceback
         return int(args.run(args) or 0)
