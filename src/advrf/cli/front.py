@@ -17,9 +17,6 @@ from typing import Any
 
 from advrf.cli.optimize import SETTING_OPTIONS
 from advrf.grid import grid_size, parse_names, parse_values, points
-from advrf.problem import Problem
-from advrf.theory.front import front
-from advrf.theory.optimize import best_recipe
 
 TABLE_COLUMNS = (
     ("kind", "kind", "s"),
@@ -69,6 +66,10 @@ def _table(rows: list[dict[str, Any]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from advrf.problem import Problem
+    from advrf.theory.front import front
+    from advrf.theory.optimize import best_recipe
+
     axes = [parse_names("activation", args.activation)]
     axes += [parse_values(name, getattr(args, name)) for name in SETTING_OPTIONS]
     if grid_size(axes) == 0:

@@ -16,9 +16,6 @@ import sys
 from typing import Any
 
 from advrf.grid import Axis, grid_size, parse_names, parse_values, points
-from advrf.problem import Problem
-from advrf.theory import TheoryError
-from advrf.theory.optimize import best_recipe
 
 SETTING_OPTIONS: dict[str, tuple[str | None, str]] = {
     "psi1": (None, "width ratio N/d (inf: the infinite-width limit)"),
@@ -81,6 +78,10 @@ def axes(args: argparse.Namespace) -> list[Axis]:
 
 def records(grid: list[Axis]) -> list[dict[str, Any]]:
     """One record per grid point (BestRecipe.to_dict); a failure becomes an error record."""
+    from advrf.problem import Problem
+    from advrf.theory import TheoryError
+    from advrf.theory.optimize import best_recipe
+
     rows = []
     for point in points(grid):
         eps, lam = point.pop("eps", None), point.pop("lam", None)
