@@ -15,7 +15,8 @@ Three fronts for one setting (activation, psi1, psi2, signal, noise) and test ra
       E_std = (1 - c)^2 F1^2 + tau^2,     s = c F1,
   c* <= c <= 1 (c* minimises E_rob; rows carry c).
 
-Everywhere E_rob = E_std + 2 sqrt(2/pi) eps_test sqrt(E_std) s + eps_test^2 s^2 (spec 3.4).
+Everywhere E_rob = E_std + 2 sqrt(2/pi) eps_test sqrt(E_std) s + eps_test^2 s^2
+(docs/theory.md, section 6).
 """
 
 from __future__ import annotations
