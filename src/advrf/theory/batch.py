@@ -353,7 +353,7 @@ def _solve3(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x, ok
 
 
-def _newton(pts: _Points, u0: np.ndarray, stragglers: int = STRAGGLERS) -> dict[str, np.ndarray]:
+def _newton(pts: _Points, u0: np.ndarray, stragglers: int) -> dict[str, np.ndarray]:
     """`solve.newton` on `_residual`, for all points at once.
 
     Returns u, converged, iterations (at convergence, or where the point failed), residual,
@@ -592,7 +592,7 @@ def _generic(
         p12, q0 = pts.p12, pts.Q0
         u0 = np.stack([np.log(p12), np.log(q0), np.full_like(p12, math.log(DEFAULT_S))], axis=1)
     with np.errstate(all="ignore"):
-        root = _newton(pts, u0)
+        root = _newton(pts, u0, STRAGGLERS if default else 0)
         u, converged, iterations, residual = (
             root[k] for k in ("u", "converged", "iterations", "residual")
         )
