@@ -9,12 +9,20 @@ from dataclasses import fields
 
 from advrf.cli.options import GRID_HELP, add_execution_arguments, add_grid_arguments, grid_axes
 from advrf.grid import Axis, parse_names, parse_values
-from advrf.settings import SimulationSettings
+from advrf.settings import ATTACKS, INPUTS, VARIANTS, SimulationSettings
 
 MAX_LISTED_FAILURES = 20
 # SimulationSettings fields that are not a comma list of values of this command
 _NOT_OPTIONS = ("d", "seeds")
 _BOOLEANS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+# what the known options mean (an option added to SimulationSettings later is an axis too)
+_MEANING = {
+    "n_test": "test samples per seed",
+    "variant": f"training variant ({', '.join(VARIANTS)})",
+    "attack": f"test attack ({', '.join(ATTACKS)})",
+    "inputs": f"input distribution ({', '.join(INPUTS)})",
+    "population": "true/false: also the test-set-free errors (Gaussian inputs only)",
+}
 
 EPILOG = """\
 Every point (and seed, and method) is one row of the results directory --out, written atomically
@@ -65,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             dest=f"option_{f.name}",
             default=None,
             metavar=f.name.upper(),
-            help=f"{f.name} of the simulations (default {default})",
+            help=f"{_MEANING.get(f.name, f.name)}, a comma list (default {default})",
         )
     run = parser.add_argument_group("storage and execution")
     run.add_argument("--out", required=True, help="results directory (created if needed)")
