@@ -24,6 +24,7 @@ from advrf.experiments import parallel
 from advrf.experiments import store as store_module
 from advrf.experiments.store import MANIFEST, POINTS, Store, StoreError
 from advrf.experiments.sweep import read_results, run_sweep, sweep_units
+from advrf.experiments.units import PARAMETERS
 from advrf.grid import Axis, axes_from_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -423,3 +424,26 @@ def test_plain_progress_lines_in_a_log(monkeypatch):
         "advrf sweep: 120/400 rows, 25 s",
         "advrf sweep: 120/400 rows, 26 s",
     ]
+
+
+def test_rows_written_before_the_options_existed_resume_and_read_as_defaults(tmp_path):
+    grid = axes_from_mapping({"psi1": "1", "psi2": "2", "eps": "0.1"})
+    (job,) = sweep_units(grid, theory=False, simulate=True, d=[20], seeds=1)
+    # a row as the first store format wrote it: no option columns, the key of those days
+    old_key = {k: job.columns[k] for k in ("method", *PARAMETERS, "d", "seed", "n_test", "variant")}
+    old_row = job.row({"robust_error": 1.0}, None, 0.0)
+    for name in ("attack", "inputs", "population"):
+        del old_row[name]
+    Store(tmp_path).write("simulation", old_key, old_row)
+    assert run_sweep(tmp_path, [job], methods=FAKE).computed == 0
+    both = sweep_units(
+        [*grid, Axis("attack", ("first-order", "pgd"))],
+        theory=False,
+        simulate=True,
+        d=[20],
+        seeds=1,
+    )
+    assert run_sweep(tmp_path, both, methods=FAKE).computed == 1
+    table = read_results(tmp_path)
+    assert list(table["attack"]) == ["first-order", "pgd"]
+    assert list(table["robust_error"])[0] == 1.0

@@ -44,7 +44,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from advrf.experiments.keys import key_hash
 from advrf.experiments.runner import Runner
 from advrf.experiments.sweep import read_results, sweep_units
 from advrf.grid import Axis, parse_names, parse_values
@@ -278,9 +277,9 @@ def main(argv: list[str] | None = None) -> int:
         seeds = list(range(args.first_seed, args.first_seed + args.seeds))
         units = jobs(args, seeds)
         runner = Runner(workers=args.workers, scheduler=args.scheduler)
-        runner.run(args.store, units, label="theory_vs_simulation")
+        report = runner.run(args.store, units, label="theory_vs_simulation")
         table = read_results(args.store)
-        table = table[table["key"].isin({key_hash(u.key) for u in units})]
+        table = table[table["key"].isin(report.keys)]
         rows, failures = seed_means(table, seeds)
         write_rows(args.out, rows)
     done = load_rows([args.out, *args.also])

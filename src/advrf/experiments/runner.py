@@ -110,6 +110,7 @@ class SweepReport:
     skipped: int
     failures: tuple[dict[str, Any], ...] = field(default=())
     seconds: float = 0.0
+    keys: frozenset[str] = field(default=frozenset(), repr=False)  # the requested rows' hashes
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -195,6 +196,7 @@ class Runner:
             skipped=len(jobs) - len(todo),
             failures=_failures(store, failed),
             seconds=time.perf_counter() - started,
+            keys=frozenset(hashes),
         )
 
 

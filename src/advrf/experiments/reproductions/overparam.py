@@ -282,7 +282,6 @@ def run(out: Path, settings: Settings, runner: Runner) -> Result:
 
     from advrf.experiments.figures import plot_errors, simulation_means
     from advrf.experiments.jobs import RidgeJob
-    from advrf.experiments.keys import key_hash
     from advrf.experiments.reproductions import Result
     from advrf.experiments.store import Store
     from advrf.experiments.sweep import sweep_units, tidy
@@ -307,13 +306,13 @@ def run(out: Path, settings: Settings, runner: Runner) -> Result:
     ]
     ridge_report = runner.run(out / "ridge", ridge_jobs, label=f"{label}: ridge optimum")
     ridge = Store(out / "ridge").read()
-    ridge = ridge[ridge["key"].isin({key_hash(job.key) for job in ridge_jobs})]
+    ridge = ridge[ridge["key"].isin(ridge_report.keys)]
     ridge = ridge.sort_values(["noise", "eps", "psi1"]).reset_index(drop=True)
     if "status" in ridge.columns:  # rows of the first store format have no status: all ok
         ridge = ridge[ridge["status"].fillna(OK) == OK].reset_index(drop=True)
 
     table = tidy(Store(out / "store").read())
-    table = table[table["key"].isin({key_hash(u.key) for u in units})].reset_index(drop=True)
+    table = table[table["key"].isin(report.keys)].reset_index(drop=True)
     ok = table[table["status"] == OK]
     theory_rows = ok[ok["method"] == THEORY]
     sims = ok[ok["method"] == SIMULATION]
