@@ -12,6 +12,7 @@ advrf.experiments.methods.solve_theory; a point where it fails (any exception) c
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -63,7 +64,7 @@ def optimal_ridge(
         start = None
         if lam > 0 and positive:
             start = states[min(positive, key=lambda k: abs(math.log(k / lam)))]
-        fields, state, error = warm_then_cold(theory, problem.with_(lam=lam), start)
+        fields, state, error = warm_then_cold(partial(theory, problem.with_(lam=lam)), start)
         if error is not None:
             failures += 1
             evaluations[lam] = (math.inf, math.inf)
@@ -142,9 +143,8 @@ def local_extremum(
         base = curve_problem(curve.iloc[index])
 
         def objective(log_psi1: float) -> float:
-            fields, _, error = warm_then_cold(
-                theory, base.with_(psi1=float(np.exp(log_psi1))), None
-            )
+            point = base.with_(psi1=float(np.exp(log_psi1)))
+            fields, _, error = warm_then_cold(partial(theory, point), None)
             return FAILED_PENALTY if error is not None else sign * float(fields[column])
 
         found = minimize_scalar(

@@ -74,16 +74,15 @@ def failure_message(failure: Exception) -> str:
 
 
 def warm_then_cold(
-    theory: TheoryMethod, problem: Problem, start: Any
+    compute: Callable[[Any], tuple[dict[str, Any], Any]], start: Any
 ) -> tuple[dict[str, Any] | None, Any, str | None]:
-    """advrf's one warm-then-cold policy: theory(problem, start), and when that fails (any
-    exception) theory(problem, None). Returns (fields, state, None) or (None, None, message of
-    the last failure), so that a point's answer never depends on whether its neighbour was
-    solved."""
+    """advrf's one warm-then-cold policy: compute(start), and when that fails (any exception)
+    compute(None). Returns (fields, state, None) or (None, None, message of the last failure),
+    so that a point's answer never depends on whether its neighbour was solved."""
     error = None
     for warm in (start, None) if start is not None else (None,):
         try:
-            fields, state = theory(problem, warm)
+            fields, state = compute(warm)
         except Exception as failure:  # every failure of one point is that point's failure
             error = failure_message(failure)
             continue

@@ -69,9 +69,7 @@ def execute(task: Task, methods: Methods) -> list[Outcome]:
     state = None
     for job, wanted in zip(task.jobs, task.todo, strict=True):
         start = time.perf_counter()
-        results, new_state, error = warm_then_cold(
-            lambda problem, warm, job=job: job.compute(methods, warm), job.problem, state
-        )
+        results, new_state, error = warm_then_cold(partial(job.compute, methods), state)
         if error is None:
             state = new_state
         if wanted:
