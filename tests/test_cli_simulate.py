@@ -82,3 +82,16 @@ def test_bad_choices_are_rejected_by_argparse(capsys, extra):
         main([*BASE, *extra])
     assert info.value.code == 2
     assert extra[0] in capsys.readouterr().err
+
+
+def test_a_point_that_cannot_be_certified_is_named(capsys):
+    """Issue 10: the exact variant at d = 5 (the old code reported a false trivial phase)."""
+    argv = ["simulate", "--psi1", "1", "--psi2", "1", "--eps", "1", "--lam", "1", "--noise", "0.3"]
+    code = main([*argv, "--d", "5", "--seeds", "1", "--n-test", "50"])
+    err = capsys.readouterr().err
+    assert code == 2 and "variant=exact" in err and "d=5, seed=0" in err and "psi1=1.0" in err
+
+
+def test_table_reports_the_largest_gap(capsys):
+    assert main([*BASE, "--seeds", "2", "--variant", "concentrated"]) == 0
+    assert "largest |gap|=" in capsys.readouterr().out

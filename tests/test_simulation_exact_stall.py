@@ -9,8 +9,8 @@ and the outer relative duality gap stalled for all 50 reweightings at 1.2e-9 (re
 import pytest
 
 from advrf import Problem
+from advrf.settings import SolverSettings
 from advrf.simulation import Instance, train
-from advrf.simulation.train import GAP_TOL
 
 # (psi1, psi2, eps, activation, d), seed 0, lam = 0.
 STALLED = [
@@ -25,5 +25,5 @@ def test_exact_variant_certifies_with_lam_zero(psi1, psi2, eps, activation, d):
     problem = Problem(psi1=psi1, psi2=psi2, eps=eps, lam=0.0, activation=activation)
     inst = Instance.draw(problem, d, 0, n_test=10)
     res = train(inst, "exact", raise_on_failure=False)
-    assert res.converged and res.residual <= GAP_TOL
+    assert res.converged and res.residual <= SolverSettings().gap_tol
     assert res.phase == "nontrivial" and res.outer_iterations <= 12

@@ -1,15 +1,22 @@
 """The training solver vs cvxpy + Clarabel, closed forms, and the trivial phase (spec 3.5, 8)."""
 
-import importlib
-
 import numpy as np
 import pytest
 
 from advrf import Problem
-from advrf.simulation import Instance, critical_eps, solve_concentrated, solve_exact, train
+from advrf.settings import SolverSettings
+from advrf.simulation import (
+    Instance,
+    TrainingError,
+    critical_eps,
+    solve_concentrated,
+    solve_exact,
+    train,
+)
+from advrf.simulation import reference_cvx as cvx
 from advrf.simulation._linalg import m_operator
 
-cvx = pytest.importorskip("_cvx_reference")
+pytest.importorskip("cvxpy")
 
 REL = 1e-6  # agreement in objective required by the issue
 
@@ -136,15 +143,13 @@ def test_exact_variant_matches_cvxpy(psi1, psi2, lam, activation, ratio):
     assert abs(res.objective - value) <= REL * value
 
 
-def test_train_raises_training_error_naming_parameters(monkeypatch):
-    train_module = importlib.import_module("advrf.simulation.train")
-
+def test_train_raises_training_error_naming_parameters():
+    """Solver caps come from SolverSettings: one Newton step and no continuation cannot certify."""
     inst, _, _ = _setup(2.0, 1.0, 0.0)
-    monkeypatch.setattr(train_module, "MAX_NEWTON_STEPS", 0)
-    monkeypatch.setattr(train_module, "CONTINUATION_MIN_STEP", 2.0)
-    with pytest.raises(
-        train_module.TrainingError, match=r"variant=concentrated, eps=.*lam=0.*duality gap"
-    ):
-        train(inst, "concentrated", eps=0.5 * critical_eps(inst))
-    res = train(inst, "concentrated", eps=0.5 * critical_eps(inst), raise_on_failure=False)
-    assert not res.converged
+    capped = SolverSettings(max_newton_steps=1, continuation_min_step=2.0)
+    eps = 0.5 * critical_eps(inst)
+    with pytest.raises(TrainingError, match=r"variant=concentrated, eps=.*lam=0.*duality gap"):
+        train(inst, "concentrated", eps=eps, solver=capped)
+    res = train(inst, "concentrated", eps=eps, raise_on_failure=False, solver=capped)
+    assert not res.converged and res.message
+    assert train(inst, "concentrated", eps=eps).converged

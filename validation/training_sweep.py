@@ -20,7 +20,6 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import importlib  # noqa: E402
 import json  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
@@ -28,11 +27,11 @@ from collections import Counter  # noqa: E402
 import numpy as np  # noqa: E402
 
 from advrf import Problem  # noqa: E402
+from advrf.settings import SolverSettings  # noqa: E402
 from advrf.simulation import Instance, critical_eps, train  # noqa: E402
 
 ACTIVATIONS = ("relu_shifted", "relu", "tanh", "erf")
 EPS_MIN = 0.05
-TRAIN = importlib.import_module("advrf.simulation.train")
 
 
 def draw_case(rng: np.random.Generator, index: int) -> tuple[Instance, dict]:
@@ -58,9 +57,9 @@ def draw_case(rng: np.random.Generator, index: int) -> tuple[Instance, dict]:
     return inst, case
 
 
-def run(inst: Instance, variant: str, eps: float) -> dict:
+def run(inst: Instance, variant: str, eps: float, solver: SolverSettings | None = None) -> dict:
     start = time.perf_counter()
-    res = train(inst, variant, eps=eps, raise_on_failure=False)
+    res = train(inst, variant, eps=eps, raise_on_failure=False, solver=solver)
     return dict(
         converged=bool(res.converged), residual=float(res.residual), phase=res.phase,
         iterations=int(res.iterations), outer=int(res.outer_iterations),
@@ -76,18 +75,14 @@ def main() -> None:
     parser.add_argument("--out", default="validation/training_sweep_results.json")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
-    default_steps = TRAIN.INNER_MIN_STEPS
     rows = []
     for index in range(args.cases):
         inst, case = draw_case(rng, index)
         for variant in ("concentrated", "exact"):
             case[variant] = run(inst, variant, case["eps"])
         if args.compare_inner_min_steps is not None:
-            TRAIN.INNER_MIN_STEPS = args.compare_inner_min_steps
-            try:
-                case["exact_compared"] = run(inst, "exact", case["eps"])
-            finally:
-                TRAIN.INNER_MIN_STEPS = default_steps
+            compared = SolverSettings(inner_min_steps=args.compare_inner_min_steps)
+            case["exact_compared"] = run(inst, "exact", case["eps"], compared)
         rows.append(case)
     keys = ["concentrated", "exact"]
     if args.compare_inner_min_steps is not None:

@@ -60,7 +60,9 @@ def check_bool(name: str, value: Any) -> bool:
 
 def check_seeds(value: Any) -> tuple[int, ...]:
     """A count k means seeds 0..k-1; otherwise distinct integers >= 0."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if (isinstance(value, int | float) or hasattr(value, "__index__")) and not isinstance(
+        value, bool
+    ):
         return tuple(range(check_integer("seeds", value, 1, "number of seeds per point")))
     if isinstance(value, str | bytes | bool) or not isinstance(value, Iterable):
         raise ValueError(f"seeds must be a count >= 1 or a list of seeds; got {value!r}")
@@ -81,6 +83,19 @@ def _positive_float(name: str, meaning: str) -> Callable[[Any], float]:
             raise ValueError(message) from None
         if not math.isfinite(number) or number <= 0:
             raise ValueError(message)
+        return number
+
+    return check
+
+
+def _fraction(name: str, meaning: str, high: float) -> Callable[[Any], float]:
+    """A number in (0, high]."""
+    positive = _positive_float(name, meaning)
+
+    def check(value: Any) -> float:
+        number = positive(value)
+        if number > high:
+            raise ValueError(f"{name} ({meaning}) must be in (0, {high:g}]; got {value!r}")
         return number
 
     return check
@@ -112,23 +127,54 @@ class _Validated:
 class SolverSettings(_Validated):
     """Tolerances and iteration caps of the training solver (advrf.simulation.train).
 
-    gap_tol: relative duality gap that certifies an optimum; max_newton_steps, max_backtracks:
-    semismooth Newton caps; max_outer: reweightings of the exact variant; inner_tol: inner programs
-    of the exact variant are solved to inner_tol * gap_tol.
+    gap_tol: relative duality gap that certifies an optimum; negative_gap_tol: how far below zero a
+    relative gap may fall by rounding before the certificate is refused as invalid;
+    max_newton_steps, max_backtracks: semismooth Newton caps; max_log_step: largest Newton step in
+    log kappa and log delta; armijo: sufficient-decrease constant of the line search; stall_steps,
+    stall_factor: Newton gives up when its merit fell by less than stall_factor over stall_steps
+    steps; continuation_start, continuation_min_step: first fraction of eps and smallest step of
+    the continuation fallback; max_outer: reweightings of the exact variant; anderson_memory: past
+    iterates of its Anderson extrapolation; inner_tol: its inner programs are solved to
+    inner_tol * gap_tol; inner_min_steps: Newton steps every warm-started inner program takes
+    before its gap may certify it.
     """
 
     gap_tol: float = 1e-10
+    negative_gap_tol: float = 1e-12
     max_newton_steps: int = 80
     max_backtracks: int = 50
+    max_log_step: float = 5.0
+    armijo: float = 1e-4
+    stall_steps: int = 6
+    stall_factor: float = 0.5
+    continuation_start: float = 1.0 / 16.0
+    continuation_min_step: float = 1e-6
     max_outer: int = 50
+    anderson_memory: int = 5
     inner_tol: float = 0.1
+    inner_min_steps: int = 1
 
     _CHECKS = {
         "gap_tol": _positive_float("gap_tol", "relative duality gap that certifies an optimum"),
+        "negative_gap_tol": _positive_float(
+            "negative_gap_tol", "rounding allowed below a zero relative gap"
+        ),
         "max_newton_steps": lambda v: check_integer("max_newton_steps", v, 1, "Newton step cap"),
         "max_backtracks": lambda v: check_integer("max_backtracks", v, 1, "line-search cap"),
+        "max_log_step": _positive_float("max_log_step", "largest Newton step in log kappa"),
+        "armijo": _fraction("armijo", "line-search sufficient decrease", high=0.5),
+        "stall_steps": lambda v: check_integer("stall_steps", v, 1, "Newton stall window"),
+        "stall_factor": _fraction("stall_factor", "merit decrease over the stall window", 1.0),
+        "continuation_start": _fraction("continuation_start", "first fraction of eps", 1.0),
+        "continuation_min_step": _positive_float(
+            "continuation_min_step", "smallest continuation step"
+        ),
         "max_outer": lambda v: check_integer("max_outer", v, 1, "reweighting cap"),
+        "anderson_memory": lambda v: check_integer("anderson_memory", v, 1, "Anderson memory"),
         "inner_tol": _positive_float("inner_tol", "inner tolerance as a fraction of gap_tol"),
+        "inner_min_steps": lambda v: check_integer(
+            "inner_min_steps", v, 0, "Newton steps of a warm-started inner program"
+        ),
     }
 
 

@@ -9,6 +9,8 @@ import sys
 import time
 from typing import Any
 
+from advrf.settings import ATTACKS, INPUTS, VARIANTS
+
 # As simulate_seed; meets the d = 800 one-minute target (timings: docs/simulation.md).
 DEFAULT_VARIANT = "exact"
 
@@ -41,19 +43,19 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--variant",
-        choices=("exact", "concentrated"),
+        choices=VARIANTS,
         default=DEFAULT_VARIANT,
         help="gradient norm in training: per-sample exact, or concentrated sqrt(a^T M a) "
         f"(default {DEFAULT_VARIANT})",
     )
     parser.add_argument(
         "--attack",
-        choices=("first-order", "pgd"),
+        choices=ATTACKS,
         default="first-order",
         help="also measure the robust error under PGD on the nonlinear model (default: "
         "first-order attack only)",
     )
-    parser.add_argument("--inputs", choices=("gaussian", "sphere"), default="gaussian")
+    parser.add_argument("--inputs", choices=INPUTS, default="gaussian")
     parser.add_argument(
         "--population",
         action="store_true",
@@ -135,7 +137,8 @@ def _print_table(out: dict[str, Any], summary) -> None:
     lines = [
         f"advrf simulate: {inputs}",
         f"variant={out['variant']}, attack={out['attack']}, seeds={out['seeds']}, "
-        f"converged={out['converged']}, max gap={out['residual']:.2g}, {out['seconds']:.1f} s",
+        f"converged={out['converged']}, largest |gap|={out['residual']:.2g}, "
+        f"{out['seconds']:.1f} s",
         f"{'quantity':<26}{'mean':>14}{'sem':>14}",
     ]
     for name in summary.metrics:

@@ -13,6 +13,7 @@ from advrf.simulation.evaluate import (
 )
 from advrf.simulation.instance import Instance
 from advrf.simulation.train import (
+    NewtonState,
     TrainingError,
     TrainingResult,
     critical_eps,
@@ -24,6 +25,7 @@ from advrf.simulation.train import (
 __all__ = [
     "AdversarialRandomFeatures",
     "Instance",
+    "NewtonState",
     "SimulationRecord",
     "SimulationSummary",
     "TrainingError",

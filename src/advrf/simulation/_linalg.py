@@ -26,6 +26,10 @@ from scipy.linalg import lapack
 # samples than weights during an early Newton step): a Levenberg-Marquardt safeguard.
 SINGULAR_JITTER = 1e-12
 DENSE_CACHE = 3  # Cholesky factors of kappa M + c I kept by a DenseM (least recently used dropped)
+# M is numerically singular when its smallest eigenvalue is below RANK_TOL times its largest: the
+# linear activation's nu^2 comes out of quadrature at about 1e-14 instead of exactly 0, and
+# M = mu1^2 Theta Theta^T / d + nu^2 I then has rank d < N up to that rounding.
+RANK_TOL = 1e-12
 
 
 # The hot paths call LAPACK directly (potrf, potrs, trtrs): scipy.linalg's wrappers validate
@@ -89,7 +93,20 @@ class SpectralM:
         return self.nu2 * v + self.u @ (m * (self.u.T @ v))
 
     def is_singular(self, c: float) -> bool:
-        return self.nu2 == 0.0 and c == 0.0 and (not self.full_rank or np.any(self.m <= 0))
+        """c = 0 and M numerically singular (smallest eigenvalue <= RANK_TOL * largest)."""
+        if c != 0.0:
+            return False
+        largest = self.nu2 + (float(self.m.max()) if self.m.size else 0.0)
+        smallest = self.nu2 + (float(self.m.min()) if self.full_rank and self.m.size else 0.0)
+        return smallest <= RANK_TOL * largest
+
+    def pinv(self, v: np.ndarray) -> np.ndarray:
+        """M^+ v on the numerically nonsingular eigenspaces (eigenvalue > RANK_TOL * largest):
+        for a singular M (`is_singular(0)`), the component of v outside them is dropped."""
+        values = self.nu2 + self.m
+        keep = values > RANK_TOL * (float(values.max()) if values.size else 0.0)
+        u = self.u[:, keep]
+        return u @ ((u.T @ v) / values[keep])
 
     def kinv(self, kappa: float, c: float, v: np.ndarray) -> np.ndarray:
         """(kappa M + c I)^{-1} v."""
@@ -235,10 +252,11 @@ def m_operator(theta: np.ndarray, mu1: float, nu2: float, n: int) -> SpectralM |
     """M = mu1^2 Theta Theta^T / d + nu2 I in the form the solver needs for n samples.
 
     Sample space (N >= n) uses the closed-form inverse of a `SpectralM` for every kappa; weight
-    space (N < n) factorises N x N matrices anyway, so M is kept dense (no eigendecomposition).
+    space (N < n) factorises N x N matrices anyway, so M is kept dense (no eigendecomposition),
+    unless nu2 <= RANK_TOL mu1^2: then the spectrum shows whether M is singular (N > d).
     """
     big_n, d = theta.shape
-    if big_n >= n:
+    if big_n >= n or nu2 <= RANK_TOL * mu1**2:
         return SpectralM.from_theta(theta, mu1, nu2)
     m = (mu1**2 / d) * (theta @ theta.T)
     m[np.diag_indices_from(m)] += nu2

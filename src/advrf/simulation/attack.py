@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from advrf.settings import ATTACKS as ATTACKS  # re-exported: the name's old home
 from advrf.simulation._linalg import DenseM
-from advrf.simulation.train import RankOneGradients, solve_sample_norms
+from advrf.simulation.train_exact import RankOneGradients, solve_sample_norms
 
 PGD_STEPS = 20
 PGD_RESTARTS = 3  # random starts in addition to the first-order attack
@@ -32,13 +33,6 @@ TRUE_AT_TOL = 1e-5  # relative gap between R and the model's lower bound that st
 TRUE_AT_ARMIJO = 1e-4
 TRUE_AT_BACKTRACKS = 30
 TRUE_AT_REFRESHES = 10  # re-evaluations of R at the current point after a failed line search
-ATTACKS = ("first-order", "pgd")
-
-
-def check_attack(attack: object) -> str:
-    if attack not in ATTACKS:
-        raise ValueError(f"attack must be one of {', '.join(ATTACKS)}; got {attack!r}")
-    return str(attack)
 
 
 def value_and_gradient(theta, activation, a, x) -> tuple[np.ndarray, np.ndarray]:

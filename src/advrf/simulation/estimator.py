@@ -14,13 +14,11 @@ import numpy as np
 
 from advrf.activations import get_activation
 from advrf.problem import check_number
+from advrf.settings import VARIANTS, SolverSettings, check_choice
 from advrf.simulation._linalg import m_operator
-from advrf.simulation.train import (
-    TrainingError,
-    check_variant,
-    solve_concentrated,
-    solve_exact,
-)
+from advrf.simulation.result import TrainingError
+from advrf.simulation.train_concentrated import solve_concentrated
+from advrf.simulation.train_exact import solve_exact
 
 
 class AdversarialRandomFeatures:
@@ -36,16 +34,18 @@ class AdversarialRandomFeatures:
         activation="relu_shifted",
         random_state: int = 0,
         theta: np.ndarray | None = None,
+        solver: SolverSettings | None = None,
     ):
         if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 1:
             raise ValueError(f"n_features must be an integer >= 1; got {n_features!r}")
         self.n_features = n_features
         self.eps = check_number("eps", eps)
         self.lam = check_number("lam", lam)
-        self.variant = check_variant(variant)
+        self.variant = check_choice("variant", variant, VARIANTS)
         self.activation = get_activation(activation)
         self.random_state = random_state
         self.theta = theta
+        self.solver = solver
 
     def _features(self, x: np.ndarray) -> np.ndarray:
         return self.activation(x @ self.theta_.T / np.sqrt(self.theta_.shape[1]))
@@ -65,16 +65,24 @@ class AdversarialRandomFeatures:
         mom = self.activation.moments
         phi = self._features(x)
         c = self.n_features / d * self.lam
-        mop = m_operator(self.theta_, mom.mu1, mom.nu2, len(y))
-        if self.variant == "concentrated":
-            result = solve_concentrated(phi, y, mop, eps=self.eps, c=c)
-        else:
-            sprime = self.activation.derivative(x @ self.theta_.T / np.sqrt(d))
-            result = solve_exact(phi, y, self.theta_, sprime, mop, eps=self.eps, c=c)
+        point = f"variant={self.variant}, eps={self.eps!r}, lam={self.lam!r}, N={self.n_features}"
+        try:
+            mop = m_operator(self.theta_, mom.mu1, mom.nu2, len(y))
+            if self.variant == "concentrated":
+                result = solve_concentrated(phi, y, mop, eps=self.eps, c=c, solver=self.solver)
+            else:
+                sprime = self.activation.derivative(x @ self.theta_.T / np.sqrt(d))
+                result = solve_exact(
+                    phi, y, self.theta_, sprime, mop, eps=self.eps, c=c, solver=self.solver
+                )
+        except (ValueError, ArithmeticError) as error:  # LinAlgError, NaN in LAPACK, overflow
+            raise TrainingError(
+                f"training failed: {point}, d={d}: {type(error).__name__}: {error}"
+            ) from error
         if not result.converged:
             raise TrainingError(
-                f"training did not converge: variant={self.variant}, eps={self.eps:g}, "
-                f"lam={self.lam:g}, relative duality gap={result.residual:.3g}"
+                f"training did not converge: {point}, d={d}, relative duality "
+                f"gap={result.residual:.3g}: {result.message}"
             )
         self.result_ = result
         self.coef_ = result.a

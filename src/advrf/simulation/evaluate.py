@@ -24,15 +24,12 @@ from typing import Any
 import numpy as np
 
 from advrf.problem import Problem
-from advrf.simulation.attack import (
-    check_attack,
-    first_order_attack,
-    pgd_attack,
-    squared_loss,
-)
-from advrf.simulation.instance import Instance, check_dimension, check_seed
+from advrf.settings import ATTACKS, SimulationSettings, SolverSettings, check_bool, check_choice
+from advrf.simulation.attack import first_order_attack, pgd_attack, squared_loss
+from advrf.simulation.instance import Instance
 from advrf.simulation.population import population_standard_error
-from advrf.simulation.train import check_variant, train
+from advrf.simulation.result import TrainingError
+from advrf.simulation.train import _train, describe_point
 
 METRICS = (
     "robust_error",
@@ -60,14 +57,21 @@ def evaluate(
     population=True adds standard_error_exact and robust_error_cv (Gaussian inputs only): the
     test-set noise of E_std disappears and that of E_rob shrinks to the attack's increment.
     """
-    attack = check_attack(attack)
-    if population and instance.inputs != "gaussian":
+    attack = check_choice("attack", attack, ATTACKS)
+    if check_bool("population", population) and instance.inputs != "gaussian":
         raise ValueError(
             "population=True needs inputs='gaussian' (exact Gaussian kernel); "
             f"got {instance.inputs!r}"
         )
+    eps_test = instance.problem.eps_test if eps_test is None else float(eps_test)
+    return _metrics(instance, a, eps_test, attack, population)
+
+
+def _metrics(
+    instance: Instance, a: np.ndarray, eps_test: float, attack: str, population: bool
+) -> dict[str, float]:
+    """`evaluate` with validated options."""
     problem = instance.problem
-    eps_test = problem.eps_test if eps_test is None else float(eps_test)
     theta, act = instance.theta, problem.activation
     x, y = instance.x_test, instance.y_test
     standard = squared_loss(theta, act, a, x, y)
@@ -94,7 +98,11 @@ def evaluate(
     return out
 
 
-@dataclass(frozen=True)
+def _short(value: float | None) -> str:
+    return "None" if value is None else f"{value:.6g}"
+
+
+@dataclass(frozen=True, repr=False)
 class SimulationRecord:
     """One instance (problem, d, seed), trained and evaluated."""
 
@@ -129,6 +137,19 @@ class SimulationRecord:
                 del out[optional]
         return out
 
+    def __repr__(self) -> str:
+        return (
+            f"SimulationRecord({_problem_text(self.problem)}, d={self.d}, seed={self.seed}, "
+            f"variant={self.variant}, robust_error={_short(self.robust_error)}, "
+            f"standard_error={_short(self.standard_error)}, phase={self.phase}, "
+            f"gap={self.residual:.2g})"
+        )
+
+
+def _problem_text(problem: Problem) -> str:
+    p = problem.to_dict()
+    return ", ".join(f"{k}={p[k]}" for k in p if p[k] is not None)
+
 
 def simulate_seed(
     problem: Problem,
@@ -140,22 +161,44 @@ def simulate_seed(
     attack: str = "first-order",
     inputs: str = "gaussian",
     population: bool = False,
+    solver: SolverSettings | None = None,
 ) -> SimulationRecord:
     """Draw the instance (problem, d, seed), train it (raises TrainingError if uncertified),
-    evaluate it (population=True: also the exact E_std and the control-variate E_rob)."""
-    variant, attack = check_variant(variant), check_attack(attack)
-    if population and inputs != "gaussian":
-        raise ValueError(f"population=True needs inputs='gaussian'; got {inputs!r}")
+    evaluate it (population=True: also the exact E_std and the control-variate E_rob).
+
+    The options are validated once, by `SimulationSettings`; solver: the training solver's
+    `SolverSettings`.
+    """
+    settings = SimulationSettings(
+        d=d, seeds=(seed,), n_test=n_test, variant=variant, attack=attack, inputs=inputs,
+        population=population,
+    )  # fmt: skip
+    return _simulate_one(problem, settings, settings.seeds[0], solver)
+
+
+def _simulate_one(
+    problem: Problem, settings: SimulationSettings, seed: int, solver: SolverSettings | None
+) -> SimulationRecord:
+    """simulate_seed with validated settings. A numerical failure of the evaluation (after a
+    certified training) is a TrainingError naming the point, as one of the training itself."""
     start = time.perf_counter()
-    instance = Instance.draw(problem, d, seed, n_test=n_test, inputs=inputs)
-    result = train(instance, variant)
-    metrics = evaluate(instance, result.a, attack=attack, population=population)
+    instance = Instance._draw(problem, settings.d, seed, settings.n_test, settings.inputs)
+    result = _train(instance, settings.variant, None, None, True, solver)
+    try:
+        metrics = _metrics(
+            instance, result.a, problem.eps_test, settings.attack, settings.population
+        )
+    except (ValueError, ArithmeticError) as error:
+        point = describe_point(instance, settings.variant, problem.eps, problem.lam)
+        raise TrainingError(
+            f"evaluation failed: {point}: {type(error).__name__}: {error}"
+        ) from error
     return SimulationRecord(
         problem=problem,
         d=instance.d,
         seed=instance.seed,
-        variant=variant,
-        attack=attack,
+        variant=settings.variant,
+        attack=settings.attack,
         train_objective=result.objective,
         converged=result.converged,
         iterations=result.iterations,
@@ -166,21 +209,7 @@ def simulate_seed(
     )
 
 
-def seed_list(seeds: int | Iterable[int]) -> list[int]:
-    """A count k means seeds 0..k-1; otherwise the given non-negative integers, without repeats."""
-    if isinstance(seeds, int | np.integer) and not isinstance(seeds, bool):
-        if seeds < 1:
-            raise ValueError(f"seeds must be a count >= 1 or a list of seeds; got {seeds!r}")
-        return list(range(int(seeds)))
-    if isinstance(seeds, str | bytes | bool) or not isinstance(seeds, Iterable):
-        raise ValueError(f"seeds must be a count >= 1 or a list of seeds; got {seeds!r}")
-    out = [check_seed(s) for s in seeds]
-    if not out or len(set(out)) != len(out):
-        raise ValueError(f"seeds must be a non-empty list of distinct seeds; got {seeds!r}")
-    return out
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SimulationSummary:
     """Seed means and standard errors of the mean (std with ddof=1 / sqrt(k); nan for k = 1)."""
 
@@ -221,14 +250,23 @@ class SimulationSummary:
 
     @property
     def converged(self) -> bool:
+        """True iff every seed is certified."""
         return all(r.converged for r in self.records)
+
+    @property
+    def residual(self) -> float:
+        """The seeds' relative duality gap of largest absolute value (sign kept: a negative gap
+        is not hidden by a positive one)."""
+        gaps = self._column("residual")
+        return float(gaps[np.argmax(np.abs(gaps))])
 
     @property
     def seconds(self) -> float:
         return float(sum(r.seconds for r in self.records))
 
     def to_dict(self) -> dict[str, Any]:
-        """Means, `NAME_sem`, and the run: d, seeds, variant, attack, converged, seconds."""
+        """Means, `NAME_sem`, and the run: d, seeds, variant, attack, converged, iterations,
+        residual (the gap of largest absolute value), seconds."""
         out: dict[str, Any] = {}
         for name in self.metrics:
             out[name] = self.mean(name)
@@ -240,16 +278,40 @@ class SimulationSummary:
             attack=self.attack,
             converged=self.converged,
             iterations=int(sum(r.iterations for r in self.records)),
-            residual=float(max(r.residual for r in self.records)),
+            residual=self.residual,
             seconds=self.seconds,
         )
         return out
 
+    def to_frame(self):
+        """One row per seed: the problem's parameters, then `SimulationRecord.to_dict()` and the
+        variant and attack (a pandas DataFrame; pandas is imported here)."""
+        import pandas as pd
+
+        base = {**self.problem.to_dict(), "variant": self.variant, "attack": self.attack}
+        return pd.DataFrame([{**base, **r.to_dict()} for r in self.records])
+
+    def __repr__(self) -> str:
+        def pm(name: str) -> str:
+            return f"{self.mean(name):.6g} +- {self.sem(name):.2g}"
+
+        seeds = [r.seed for r in self.records]
+        return (
+            f"SimulationSummary({_problem_text(self.problem)}, d={self.d}, variant={self.variant},"
+            f" attack={self.attack}, seeds={seeds}, robust_error={pm('robust_error')}, "
+            f"standard_error={pm('standard_error')}, converged={self.converged})"
+        )
+
+
+_OPTION_DEFAULTS = dict(
+    n_test=None, variant="exact", attack="first-order", inputs="gaussian", population=False
+)
+
 
 def simulate(
     problem: Problem,
-    d: int,
-    seeds: int | Iterable[int],
+    d: int | None = None,
+    seeds: int | Iterable[int] | None = None,
     *,
     n_test: int | None = None,
     variant: str = "exact",
@@ -257,27 +319,27 @@ def simulate(
     inputs: str = "gaussian",
     population: bool = False,
     progress: bool = False,
+    settings: SimulationSettings | None = None,
+    solver: SolverSettings | None = None,
 ) -> SimulationSummary:
-    """simulate_seed over the seeds (a count k means 0..k-1); a tqdm bar on stderr if progress."""
-    d = check_dimension(d)
-    variant, attack = check_variant(variant), check_attack(attack)
-    seeds = seed_list(seeds)
-    iterator: Iterable[int] = seeds
+    """simulate_seed over the seeds (a count k means 0..k-1); a tqdm bar on stderr if progress.
+
+    Either d, seeds and the options, or settings=SimulationSettings(...) alone (validated once
+    there either way); solver: the training solver's `SolverSettings`.
+    """
+    options = dict(
+        n_test=n_test, variant=variant, attack=attack, inputs=inputs, population=population
+    )
+    if settings is None:
+        if d is None or seeds is None:
+            raise ValueError("simulate needs d and seeds, or settings=SimulationSettings(...)")
+        settings = SimulationSettings(d=d, seeds=seeds, **options)
+    elif d is not None or seeds is not None or options != _OPTION_DEFAULTS:
+        raise ValueError("simulate takes either settings= or d, seeds and options, not both")
+    iterator: Iterable[int] = settings.seeds
     if progress:
         from tqdm import tqdm
 
-        iterator = tqdm(seeds, desc="advrf simulate", unit="seed", delay=1.0)
-    records = tuple(
-        simulate_seed(
-            problem,
-            d,
-            s,
-            n_test=n_test,
-            variant=variant,
-            attack=attack,
-            inputs=inputs,
-            population=population,
-        )
-        for s in iterator
-    )
-    return SimulationSummary(problem, d, variant, attack, records)
+        iterator = tqdm(settings.seeds, desc="advrf simulate", unit="seed", delay=1.0)
+    records = tuple(_simulate_one(problem, settings, s, solver) for s in iterator)
+    return SimulationSummary(problem, settings.d, settings.variant, settings.attack, records)

@@ -24,27 +24,12 @@ from functools import cached_property
 import numpy as np
 
 from advrf.problem import Problem
+from advrf.settings import INPUTS as INPUTS  # re-exported: the name's old home
+from advrf.settings import SimulationSettings
 
 MIN_TEST_SAMPLES = 2000
 TEST_PER_TRAIN = 2
-INPUTS = ("gaussian", "sphere")
 _STREAMS = ("theta", "beta", "x_train", "noise_train", "x_test", "noise_test")
-
-
-def check_dimension(d: object) -> int:
-    """d must be an integer >= 1 (a float that is a whole number is accepted)."""
-    if isinstance(d, bool) or not isinstance(d, int | float | np.integer | np.floating):
-        raise ValueError(f"d (input dimension) must be an integer >= 1; got {d!r}")
-    if not np.isfinite(d) or d < 1 or int(d) != d:
-        raise ValueError(f"d (input dimension) must be an integer >= 1; got {d!r}")
-    return int(d)
-
-
-def check_seed(seed: object) -> int:
-    """A seed must be an integer >= 0."""
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0; got {seed!r}")
-    return int(seed)
 
 
 def default_n_test(n: int) -> int:
@@ -87,18 +72,19 @@ class Instance:
         n_test: int | None = None,
         inputs: str = "gaussian",
     ) -> Instance:
-        """Draw the instance determined by (problem, d, seed, n_test, inputs)."""
-        d = check_dimension(d)
-        seed = check_seed(seed)
-        if inputs not in INPUTS:
-            raise ValueError(f"inputs must be one of {', '.join(INPUTS)}; got {inputs!r}")
+        """Draw the instance determined by (problem, d, seed, n_test, inputs), validated by
+        `SimulationSettings`."""
+        settings = SimulationSettings(d=d, seeds=(seed,), n_test=n_test, inputs=inputs)
+        return cls._draw(problem, settings.d, settings.seeds[0], settings.n_test, settings.inputs)
+
+    @classmethod
+    def _draw(
+        cls, problem: Problem, d: int, seed: int, n_test: int | None, inputs: str
+    ) -> Instance:
+        """`draw` with validated arguments."""
         big_n, n = sizes(problem, d)
         if n_test is None:
             n_test = default_n_test(n)
-        elif isinstance(n_test, bool) or not isinstance(n_test, int | np.integer) or n_test < 1:
-            raise ValueError(
-                f"n_test (number of test samples) must be an integer >= 1; got {n_test!r}"
-            )
         streams = dict(
             zip(
                 _STREAMS,
