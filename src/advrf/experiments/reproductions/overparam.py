@@ -208,11 +208,9 @@ def _format_summary(
 
 
 def _plot_ridge(ridge: pd.DataFrame, out: Path) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
     from advrf.experiments.analysis import RIDGE_LAM_MAX, RIDGE_LAM_MIN
@@ -220,8 +218,9 @@ def _plot_ridge(ridge: pd.DataFrame, out: Path) -> list[Path]:
 
     noises = sorted(ridge["noise"].unique())
     epsilons = sorted(ridge["eps"].unique())
-    colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, len(epsilons)))
-    fig, axes = plt.subplots(len(noises), 2, figsize=(10, 3.8 * len(noises)), squeeze=False)
+    colours = colormaps["viridis"](np.linspace(0.0, 0.85, len(epsilons)))
+    fig = Figure(figsize=(10, 3.8 * len(noises)))  # no pyplot, no backend switch
+    axes = fig.subplots(len(noises), 2, squeeze=False)
     for r, noise in enumerate(noises):
         for colour, eps in zip(colours, epsilons, strict=True):
             part = ridge[(ridge["noise"] == noise) & (ridge["eps"] == eps)].sort_values("psi1")
@@ -266,7 +265,6 @@ def _plot_ridge(ridge: pd.DataFrame, out: Path) -> list[Path]:
         path = out.with_suffix(f".{fmt}")
         fig.savefig(path, dpi=150)
         paths.append(path)
-    plt.close(fig)
     return paths
 
 
