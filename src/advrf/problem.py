@@ -2,7 +2,8 @@
 
 psi1 = N/d > 0, psi2 = n/d > 0, eps >= 0 (training radius), eps_test >= 0 (test radius,
 = eps unless given), lam >= 0 (ridge psi1 * lam * ||a||^2), signal = F1 > 0, noise = tau >= 0,
-activation: a name of `advrf.ACTIVATIONS` or an `Activation`.
+activation: a name of `advrf.ACTIVATIONS` or an `Activation`. Every number is at most 1e100, and
+psi1, psi2, signal are at least 1e-100 (LARGEST, SMALLEST).
 """
 
 from __future__ import annotations
@@ -24,12 +25,18 @@ _RANGES: dict[str, tuple[float, bool, str]] = {
     "noise": (0.0, True, "noise standard deviation tau"),
 }
 NUMERIC_PARAMETERS = tuple(_RANGES)
+# Every value is at most LARGEST, and one whose lower bound is excluded is at least SMALLEST:
+# beyond, the errors (of order signal^2, eps_test^2 signal^2, ...) or the spectrum's transforms
+# (psi1^2, psi1 / psi2) leave double precision.
+LARGEST = 1e100
+SMALLEST = 1e-100
 
 
 def check_number(name: str, value: Any) -> float:
     """Return `value` as a float, or raise ValueError naming the parameter and its allowed range."""
     low, closed, meaning = _RANGES[name]
-    allowed = f"{name} ({meaning}) must be a finite number {'>=' if closed else '>'} {low:g}"
+    bottom = f">= {low:g}" if closed else f"> {low:g}, at least {SMALLEST:g},"
+    allowed = f"{name} ({meaning}) must be a finite number {bottom} and at most {LARGEST:g}"
     if isinstance(value, bool) or value is None:
         raise ValueError(f"{allowed}; got {value!r}")
     try:
@@ -37,6 +44,8 @@ def check_number(name: str, value: Any) -> float:
     except (TypeError, ValueError):
         raise ValueError(f"{allowed}; got {value!r}") from None
     if not math.isfinite(number) or number < low or (number == low and not closed):
+        raise ValueError(f"{allowed}; got {value!r}")
+    if number > LARGEST or (not closed and number < SMALLEST):
         raise ValueError(f"{allowed}; got {value!r}")
     return number
 
