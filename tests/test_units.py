@@ -177,3 +177,18 @@ def test_any_exception_of_a_point_is_its_failed_row():
     row = outcome.row()
     assert row["status"] == "failed" and row["error"] == "LinAlgError: Singular matrix"
     assert row["psi1"] == 2.0 and row["d"] == 50 and row["seed"] == 0
+
+
+def test_a_method_that_retried_cold_itself_is_not_solved_again():
+    calls.clear()
+
+    def final_failure(problem, start=None):
+        calls.append(start is not None)
+        if start is not None:
+            raise PointFailure("warm and cold both failed", cold_tried=True)
+        return {"robust_error": 1.0}, 1
+
+    units = [TheoryJob(Problem(psi1, 2.0, 0.1)) for psi1 in (1.0, 2.0)]
+    outcomes = execute(Task(tuple(units), (True, True)), Methods(theory=final_failure))
+    assert [o.error for o in outcomes] == [None, "warm and cold both failed"]
+    assert calls == [False, True]  # no third, cold, call of the second point

@@ -28,17 +28,27 @@ SimulationMethod = Callable[[Problem, SimulationSettings, int], dict[str, Any]]
 
 
 class PointFailure(Exception):
-    """A point that could not be computed (no convergence): recorded as a failed row."""
+    """A point that could not be computed (no convergence): recorded as a failed row.
+
+    cold_tried=True: the method has already retried the point cold (advrf.theory.solve applies
+    the warm-then-cold policy itself), so `warm_then_cold` does not solve it a third time.
+    """
+
+    def __init__(self, message: str = "", *, cold_tried: bool = False) -> None:
+        super().__init__(message)
+        self.cold_tried = cold_tried
 
 
 def solve_theory(problem: Problem, start: Any = None) -> tuple[dict[str, Any], Any]:
-    """advrf.theory.solve(problem, start) -> (TheoryResult.to_dict(), the result as warm start)."""
+    """advrf.theory.solve(problem, start) -> (TheoryResult.to_dict(), the result as warm start).
+
+    solve retries a failed warm start cold itself: its failure is final (cold_tried)."""
     from advrf.theory import TheoryError, solve
 
     try:
         result = solve(problem, start=start)
     except TheoryError as error:
-        raise PointFailure(str(error)) from None
+        raise PointFailure(str(error), cold_tried=True) from None
     return result.to_dict(), result
 
 
@@ -85,6 +95,8 @@ def warm_then_cold(
             fields, state = compute(warm)
         except Exception as failure:  # every failure of one point is that point's failure
             error = failure_message(failure)
+            if getattr(failure, "cold_tried", False):
+                break
             continue
         return fields, state, None
     return None, None, error
