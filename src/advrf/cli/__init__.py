@@ -8,7 +8,7 @@ import sys
 from advrf import __version__
 
 # Modules of advrf.cli, each with `register(subparsers)`.
-SUBCOMMANDS: list[str] = ["theory", "simulate", "sweep", "figure", "reproduce"]
+SUBCOMMANDS: list[str] = ["theory", "simulate", "sweep", "figure", "reproduce", "explore"]
 
 
 def build_parser() -> argparse.ArgumentParser:

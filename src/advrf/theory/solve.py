@@ -642,7 +642,7 @@ def _exact_recovery(co: Coefficients, problem: Problem, eps_c: float) -> TheoryR
         regime="exact_recovery",
         Q=0.0,
         s=co.signal,
-        train_objective=(co.eps * co.signal) ** 2 + co.psi1 * co.lam * norm_a2,
+        train_objective=(co.eps * co.signal) ** 2 + (co.psi1 * co.lam * norm_a2 if co.lam else 0.0),
         norm_a2=norm_a2,
         norm_w2=f2 / co.mu1sq,
         beta_w=f2 / co.mu1,
