@@ -6,6 +6,7 @@ The machinery is tested with cheap deterministic methods (tests/sweep_fakes.py).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -453,3 +454,39 @@ def test_simulation_options_without_simulate_are_an_error(tmp_path, capsys):
     argv = ["sweep", "--psi1", "1", "--psi2", "1", "--eps", "0", "--theory", "--attack", "pgd"]
     assert main([*argv, "--out", str(tmp_path / "o")]) == 2
     assert "--attack: simulation options need --simulate" in capsys.readouterr().err
+
+
+def test_rows_claimed_by_another_sweep_are_left_to_it(tmp_path):
+    units = small_units()
+    store = Store(tmp_path)
+    held = [store.key_hash(u.key) for u in units[:3]]
+    with store.claim(held) as other:  # as a second sweep of this grid would hold them
+        assert other.keys == frozenset(held)
+        report = run_sweep(tmp_path, units, methods=FAKE)
+    assert (report.computed, report.elsewhere, report.skipped) == (len(units) - 3, 3, 0)
+    assert not set(held) & set(read_results(tmp_path)["key"])
+    again = run_sweep(tmp_path, units, methods=FAKE)  # the claim is released: computed now
+    assert (again.computed, again.elsewhere) == (3, 0)
+    assert len(read_results(tmp_path)) == len(units)
+
+
+def test_rows_of_one_task_are_one_file(tmp_path):
+    grid = axes_from_mapping({"psi1": "lin:1:5:20", "psi2": "2", "eps": "0.1"})
+    run_sweep(tmp_path, sweep_units(grid), methods=FAKE)
+    assert len(stored_rows(tmp_path)) == 1 and len(read_results(tmp_path)) == 20
+
+
+def test_a_store_of_the_first_format_resumes_without_computing(tmp_path):
+    # tests/fixtures/store_v1: written by advrf 0.1.0 (docs/experiments.md); the same commands
+    # through the jobs find every row, under the store's own key scheme, and compute nothing
+    shutil.copytree(ROOT / "tests" / "fixtures" / "store_v1", tmp_path / "v1")
+    theory = axes_from_mapping(
+        {"psi1": "1,1.2345678901234,4", "psi2": "2", "eps": "0", "lam": "1e-20,0"}
+    )
+    simulation = axes_from_mapping({"psi1": "1", "psi2": "2", "eps": "0.1", "noise": "0.5"})
+    units = sweep_units(theory) + sweep_units(
+        simulation, theory=False, simulate=True, d=[8], seeds=2
+    )
+    report = run_sweep(tmp_path / "v1", units, methods=FAKE)
+    assert (report.requested, report.computed, report.skipped) == (8, 0, 8)
+    assert len(report.failures) == 1  # the failed row of that version, listed again

@@ -109,7 +109,7 @@ def test_jacobian_matches_differences(problem):
 def test_solution_identities(problem):
     """Internal consistency of a solution, each identity from a different route:
 
-    - Q = ||beta - mu1 w||^2 + mu_star^2 ||a||^2 + tau^2 (spec 3.4) from the order parameters;
+    - Q = ||beta - mu1 w||^2 + mu_star^2 ||a||^2 + tau^2 from the order parameters;
     - s^2 = mu1^2 ||w||^2 + nu^2 ||a||^2;
     - the saddle function's value (the CGMT optimal value) equals the training objective computed
       from the distribution of the training residuals; its gradient vanishes.

@@ -78,7 +78,7 @@ def test_ridgeless_limit_is_the_limit_of_ridge():
 
 
 def test_small_eps_without_ridge_tends_to_the_min_M_norm_interpolator():
-    """eps -> 0+ at lam = 0, psi1 > psi2: not the minimum-norm solution (spec 7)."""
+    """eps -> 0+ at lam = 0, psi1 > psi2: not the minimum-norm solution (conventions 4)."""
     p = Problem(1.3, 1.0, 0.0, noise=0.5)
     min_norm = interpolator_limit(p, "norm")
     min_m = interpolator_limit(p, "M")

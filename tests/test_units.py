@@ -48,28 +48,38 @@ def test_instance_seed_is_a_function_of_problem_d_and_seed_only(psi1, psi2, eps,
 
 
 @settings(max_examples=60, deadline=None)
-@given(psi1=psi, eps=radius)
-def test_keys_ignore_last_bit_noise_and_separate_real_differences(psi1, eps):
+@given(
+    digits=st.integers(1, 10**12 - 1),
+    exponent=st.integers(-13, 1),
+    ulps=st.integers(-8, 8),
+    eps=radius,
+)
+def test_keys_ignore_last_bit_noise_and_separate_real_differences(digits, exponent, ulps, eps):
+    # a number typed with up to 12 significant digits, and the same number off by a few units in
+    # the last place (as a log range computes it), are one key; a 1e-12 relative change is not
+    psi1 = float(f"{digits}e{exponent}")
     problem = Problem(psi1, 2.0, eps)
     theory = TheoryJob(problem)
-    nudged = TheoryJob(problem.with_(psi1=float(np.nextafter(psi1, np.inf))))
-    assert key_hash(theory.key) == key_hash(nudged.key)
-    assert key_hash(theory.key) != key_hash(TheoryJob(problem.with_(psi1=psi1 * (1 + 1e-9))).key)
+    nudged = psi1
+    for _ in range(abs(ulps)):
+        nudged = float(np.nextafter(nudged, np.inf if ulps > 0 else 0.0))
+    assert key_hash(theory.key) == key_hash(TheoryJob(problem.with_(psi1=nudged)).key)
+    assert key_hash(theory.key) != key_hash(TheoryJob(problem.with_(psi1=psi1 * (1 + 1e-12))).key)
     assert key_hash(theory.key) != key_hash(sim(problem).key)
 
 
 def test_keys_of_default_options_are_those_of_store_format_1():
     # hashes and instance seeds computed by the advrf of store format 1 (before SimulationSettings
-    # and the jobs): a store it wrote resumes without recomputing a row
+    # and the jobs), under its key scheme 1: a store it wrote resumes without recomputing a row
     problem = Problem(1.5, 2.0, 0.1, noise=0.5, lam=0.01)
-    assert key_hash(TheoryJob(problem).key) == "5102da4b908cf73138f1de0e0a0cc919"
+    assert key_hash(TheoryJob(problem).key, 1) == "5102da4b908cf73138f1de0e0a0cc919"
     job = sim(problem, 40, 1)
-    assert key_hash(job.key) == "f9d7264615b4596651eb0e667f22dc00"
+    assert key_hash(job.key, 1) == "f9d7264615b4596651eb0e667f22dc00"
     assert job.instance_seed == 5272828722800694766
     job = sim(Problem(3.0, 0.5, 0.2, activation="tanh"), 100, 0, 500, "concentrated")
-    assert key_hash(job.key) == "64f12358244745bcf5f70af5caefd25d"
+    assert key_hash(job.key, 1) == "64f12358244745bcf5f70af5caefd25d"
     assert job.instance_seed == 7450825697858156674
-    assert key_hash(RidgeJob(problem).key) == "f64a776bbe357967cd2f87b4c99c0c1b"
+    assert key_hash(RidgeJob(problem).key, 1) == "f64a776bbe357967cd2f87b4c99c0c1b"
     # an option that is not its default is in the key, and the columns always hold every option
     pgd = sim(problem, 40, 1, attack="pgd")
     assert pgd.key["attack"] == "pgd" and "attack" not in job.key

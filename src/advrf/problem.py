@@ -1,4 +1,4 @@
-"""A frozen, validated parameter set (spec section 1).
+"""A frozen, validated parameter set (conventions 1).
 
 psi1 = N/d > 0, psi2 = n/d > 0, eps >= 0 (training radius), eps_test >= 0 (test radius,
 = eps unless given), lam >= 0 (ridge psi1 * lam * ||a||^2), signal = F1 > 0, noise = tau >= 0,
@@ -41,13 +41,13 @@ def check_number(name: str, value: Any) -> float:
         raise ValueError(f"{allowed}; got {value!r}")
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{allowed}; got {value!r}") from None
     if not math.isfinite(number) or number < low or (number == low and not closed):
         raise ValueError(f"{allowed}; got {value!r}")
     if number > LARGEST or (not closed and number < SMALLEST):
         raise ValueError(f"{allowed}; got {value!r}")
-    return number
+    return number + 0.0  # -0.0 -> 0.0: one point, one key
 
 
 @dataclass(frozen=True)
@@ -62,9 +62,12 @@ class Problem:
     signal: float = 1.0
     noise: float = 0.0
     activation: Activation = field(default="relu_shifted")  # type: ignore[assignment]
+    # Whether eps_test was given (else it follows eps, also in `with_`); not part of the point.
+    _eps_test_given: bool = field(default=False, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        set_("_eps_test_given", self.eps_test is not None)
         if self.eps_test is None:
             set_("eps_test", self.eps)
         for name in NUMERIC_PARAMETERS:
@@ -83,14 +86,20 @@ class Problem:
     def with_(self, **changes: Any) -> Problem:
         """A copy with some parameters changed (validated again).
 
-        eps_test follows a new eps when it was equal to the old one and is not itself changed.
+        eps_test keeps following eps unless it was given (here or when this Problem was made).
         """
-        if "eps" in changes and "eps_test" not in changes and self.eps_test == self.eps:
+        if "eps_test" not in changes and not self._eps_test_given:
             changes["eps_test"] = None
         return replace(self, **changes)
 
+    def describe(self) -> str:
+        """'activation=NAME, psi1=..., ...' with every number in full precision (repr), for
+        messages: 1.999999999994 must not read as 2."""
+        numbers = ", ".join(f"{name}={getattr(self, name)!r}" for name in NUMERIC_PARAMETERS)
+        return f"activation={self.activation.name}, {numbers}"
+
     def to_dict(self) -> dict[str, Any]:
         """Plain parameters (the activation by name): what a result record carries."""
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
         out["activation"] = self.activation.name
         return out

@@ -56,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    grid = parser.add_argument_group("parameters (spec names; each one a grid)")
+    grid = parser.add_argument_group("parameters (each one a grid)")
     add_grid_arguments(grid)
     methods = parser.add_argument_group("methods")
     methods.add_argument("--theory", action="store_true", help="the asymptotic theory")
@@ -146,6 +146,12 @@ def run_sweep_command(args: argparse.Namespace) -> int:
             f"{report.requested} rows: {report.computed} computed, {report.skipped} already "
             f"stored, {len(report.failures)} failed; {report.seconds:.1f} s -> {report.out}"
         )
+        if report.elsewhere:
+            print(
+                f"{report.elsewhere} rows were being computed by another process (its claim in "
+                "the store): run the command again once it has finished to see them",
+                file=sys.stderr,
+            )
     if report.failures:
         print(f"advrf sweep: {len(report.failures)} failed row(s):", file=sys.stderr)
         for failure in report.failures[:MAX_LISTED_FAILURES]:

@@ -16,7 +16,6 @@ from typing import Any
 
 from advrf.cli.options import add_grid_arguments, grid_axes
 from advrf.grid import Axis, grid_size, points
-from advrf.problem import Problem
 
 TABLE_COLUMNS = (
     ("activation", "activation", "s"),
@@ -56,6 +55,7 @@ def records(grid: list[Axis], methods: Any = None) -> list[dict[str, Any]]:
     from advrf.experiments.jobs import TheoryJob
     from advrf.experiments.methods import DEFAULT_METHODS
     from advrf.experiments.runner import Runner
+    from advrf.problem import Problem
 
     problems = [Problem(**point) for point in points(grid)]  # validates, naming the parameter
     runner = Runner(methods=DEFAULT_METHODS if methods is None else methods)

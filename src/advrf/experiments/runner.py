@@ -11,6 +11,10 @@ succeeded, under advrf's one policy (`methods.warm_then_cold`: warm, then cold).
 computed whole, also when only some of its rows are missing, so a resumed run reproduces an
 uninterrupted one exactly; only the missing rows are returned and stored.
 
+Claims. The rows a run computes are claimed in the store first (Store.claim): rows that another
+live process has claimed (a second sweep of the same grid at once) are left to it, counted in the
+report as `elsewhere`, and found stored by the next run; a killed process's claims are stale.
+
 Failures. Any exception of one job becomes its failed row (status "failed", the message in
 `error`, the job's parameters in its columns); the run goes on. Failed rows are not computed again
 (their failure is deterministic) unless retry_failed=True. Only the process that calls `run`
@@ -27,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from advrf.experiments.jobs import Job
-from advrf.experiments.keys import key_hash
 from advrf.experiments.methods import DEFAULT_METHODS, Methods, warm_then_cold
 from advrf.experiments.parallel import check_scheduler, run_unordered
 from advrf.experiments.progress import progress
@@ -108,6 +111,7 @@ class SweepReport:
     skipped: int
     failures: tuple[dict[str, Any], ...] = field(default=())
     seconds: float = 0.0
+    elsewhere: int = 0  # rows left to another live process that had claimed them
     keys: frozenset[str] = field(default=frozenset(), repr=False)  # the requested rows' hashes
 
     def to_dict(self) -> dict[str, Any]:
@@ -118,14 +122,19 @@ class SweepReport:
             "skipped": self.skipped,
             "failed": len(self.failures),
             "failures": list(self.failures),
+            "elsewhere": self.elsewhere,
             "seconds": self.seconds,
         }
 
 
 def store_rows(store: Any, outcomes: Iterable[Outcome]) -> None:
-    """Write the rows of finished jobs (the one place where the runner writes the store)."""
+    """Write the rows of a finished task, one batch (one atomic file) per kind of row: the one
+    place where the runner writes the store."""
+    batches: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
     for outcome in outcomes:
-        store.write(outcome.job.kind, outcome.job.key, outcome.row())
+        batches.setdefault(outcome.job.kind, []).append((outcome.job.key, outcome.row()))
+    for kind, rows in batches.items():
+        store.write_rows(kind, rows)
 
 
 @dataclass(frozen=True)
@@ -151,6 +160,24 @@ class Runner:
         the last success); no store."""
         return execute(Task(tuple(jobs), (True,) * len(jobs)), self.methods)
 
+    def _compute(
+        self, store: Any, jobs: list[Job], todo: set[int], status: dict[str, Any], label: str
+    ) -> None:
+        """Compute the jobs `todo` (indices) and store their rows as their tasks finish."""
+        tasks = make_tasks(jobs, todo)
+        with progress(len(todo), label, enabled=self.progress) as bar:
+            results = run_unordered(
+                partial(execute, methods=self.methods),
+                tasks,
+                workers=self.workers,
+                scheduler=self.scheduler,
+            )
+            for _, outcomes in results:
+                store_rows(store, outcomes)
+                for outcome in outcomes:
+                    status[store.key_hash(outcome.job.key)] = FAILED if outcome.error else "ok"
+                bar.update(len(outcomes))
+
     def run(
         self,
         out: str | Path,
@@ -167,33 +194,27 @@ class Runner:
         store.clean_temporary()
         stored = store.read()  # also checks every stored row: a corrupted file stops here
         status = dict(zip(stored["key"], stored.get("status", ()), strict=False))
-        hashes = [key_hash(job.key) for job in jobs]
+        hashes = [store.key_hash(job.key) for job in jobs]  # under the store's key scheme
+        first = {digest: i for i, digest in reversed(list(enumerate(hashes)))}
         todo = {
             i
             for i, digest in enumerate(hashes)
-            if digest not in status or (retry_failed and status[digest] == FAILED)
+            if first[digest] == i  # one job per row of this store (its key scheme may merge two)
+            and (digest not in status or (retry_failed and status[digest] == FAILED))
         }
-        tasks = make_tasks(list(jobs), todo)
-        with progress(len(todo), label, enabled=self.progress) as bar:
-            results = run_unordered(
-                partial(execute, methods=self.methods),
-                tasks,
-                workers=self.workers,
-                scheduler=self.scheduler,
-            )
-            for _, outcomes in results:
-                store_rows(store, outcomes)
-                for outcome in outcomes:
-                    status[key_hash(outcome.job.key)] = FAILED if outcome.error else "ok"
-                bar.update(len(outcomes))
+        with store.claim(hashes[i] for i in sorted(todo)) as claim:
+            elsewhere = {i for i in todo if hashes[i] in claim.taken}
+            todo -= elsewhere
+            self._compute(store, list(jobs), todo, status, label)
         failed = [j for j, digest in zip(jobs, hashes, strict=True) if status.get(digest) == FAILED]
         return SweepReport(
             out=Path(out),
             requested=len(jobs),
             computed=len(todo),
-            skipped=len(jobs) - len(todo),
+            skipped=len(jobs) - len(todo) - len(elsewhere),
             failures=_failures(store, failed),
             seconds=time.perf_counter() - started,
+            elsewhere=len(elsewhere),
             keys=frozenset(hashes),
         )
 
@@ -204,4 +225,4 @@ def _failures(store: Any, failed: Sequence[Job]) -> tuple[dict[str, Any], ...]:
         return ()
     table = store.read()
     errors = dict(zip(table["key"], table["error"], strict=True))
-    return tuple({**job.columns, "error": errors[key_hash(job.key)]} for job in failed)
+    return tuple({**job.columns, "error": errors[store.key_hash(job.key)]} for job in failed)

@@ -28,7 +28,7 @@ from advrf.problem import NUMERIC_PARAMETERS, Problem
 from advrf.theory import TheoryError, TheoryResult, solve
 from advrf.theory.equations import Coefficients
 
-# x-axes: every numeric parameter of the spec.
+# x-axes: every numeric parameter of Problem.
 X_AXES = NUMERIC_PARAMETERS
 # default range of each x-axis: (from, to, logarithmic)
 X_RANGES: dict[str, tuple[float, float, bool]] = {
@@ -219,7 +219,7 @@ class Curve:
         """x where the features that span directions equal the samples, psi1 m = psi2.
 
         m = 1 for a nonlinear activation (mu_star > 0) and min(1, 1/psi1) for linear features
-        (spec: p12 mu(k > 0) = 1). Only psi1 and psi2 move it; None when it is outside the range.
+        (p12 mu(k > 0) = 1). Only psi1 and psi2 move it; None when it is outside the range.
         """
         if self.view.x not in ("psi1", "psi2") or not self.problems:
             return None

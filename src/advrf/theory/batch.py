@@ -82,11 +82,11 @@ class _Points:
         return self.psi1 / self.psi2
 
     @property
-    def Q0(self) -> np.ndarray:  # noqa: N802 - the spec's symbol
+    def Q0(self) -> np.ndarray:  # noqa: N802 - the symbol of docs/theory.md
         return self.signal**2 + self.noise**2
 
     @property
-    def P(self) -> np.ndarray:  # noqa: N802 - the spec's symbol
+    def P(self) -> np.ndarray:  # noqa: N802 - the symbol of docs/theory.md
         return self.psi1 * self.signal**2 * self.mu1sq
 
 

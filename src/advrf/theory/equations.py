@@ -1,6 +1,6 @@
-"""The three scalar equations of the asymptotic theory (spec section 7; derivation: docs/theory.md).
+"""The three scalar equations of the asymptotic theory (derivation: docs/theory.md).
 
-Notation (spec sections 3 and 7). l: an eigenvalue of Theta Theta^T / d (Marchenko-Pastur, ratio
+Notation (conventions 3). l: an eigenvalue of Theta Theta^T / d (Marchenko-Pastur, ratio
 psi1). k(l) = mu1^2 l + mu_star^2 (feature covariance K), m(l) = mu1^2 l + nu^2 (gradient
 matrix M). P = psi1 F1^2 mu1^2, p12 = psi1 / psi2, Q0 = F1^2 + tau^2.
 
@@ -81,8 +81,8 @@ class Coefficients:
     # Derived once (the solver reads them in every evaluation).
     linear: bool = field(init=False)  # mu_star = nu = 0: the features span only the inputs
     p12: float = field(init=False)
-    Q0: float = field(init=False)  # the spec's symbol, F1^2 + tau^2
-    P: float = field(init=False)  # the spec's symbol, psi1 F1^2 mu1^2
+    Q0: float = field(init=False)  # the symbol of docs/theory.md, F1^2 + tau^2
+    P: float = field(init=False)  # the symbol of docs/theory.md, psi1 F1^2 mu1^2
     # Polynomials in l (c0, c1, c2) integrated against the MP law.
     k: Poly = field(init=False)  # mu1^2 l + mu_star^2
     lk: Poly = field(init=False)
@@ -117,7 +117,7 @@ class Coefficients:
         return self.Q0 - self.P * self.spectrum.integrate(L, self.mu1sq, self.mustar2, 1)
 
     def eps_c(self) -> float:
-        """eps_c = sqrt(pi / (2 Q0)) sqrt(P int l/m + Q0 p12 int k/m) (spec 3.5 and 7)."""
+        """eps_c = sqrt(pi / (2 Q0)) sqrt(P int l/m + Q0 p12 int k/m) (conventions 3.5)."""
         sp = self.spectrum
         a1, a0 = self.mu1sq, self.nu2
         base = basis(self.psi1, a0 / a1, with_atom=self.mustar2 > 0.0) if a1 > 0.0 else None

@@ -147,7 +147,7 @@ class TheoryResult:
         gam: float = 0.0,
         inertia: tuple[int, int] | None = None,
     ) -> TheoryResult:
-        """The one constructor: standard_error = Q, robust_error from (Q, s, eps_test) (spec 3.4),
+        """The one constructor: standard_error = Q, robust_error from (Q, s, eps_test),
         phase "trivial" exactly for the trivial regime. Every result is converged."""
         return cls(
             problem=problem,
@@ -290,7 +290,7 @@ def _fail(problem: Problem, why: str, res: float, iterations: int) -> TheoryErro
 
 
 def robust_error(Q: float, s: float, eps_test: float) -> float:  # noqa: N803
-    """E_rob = Q + 2 sqrt(2/pi) eps_test sqrt(Q) s + eps_test^2 s^2 (spec 3.4)."""
+    """E_rob = Q + 2 sqrt(2/pi) eps_test sqrt(Q) s + eps_test^2 s^2 (conventions 3.4)."""
     return Q + 2.0 * SQRT_2_OVER_PI * eps_test * math.sqrt(Q) * s + (eps_test * s) ** 2
 
 

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 from advrf import __version__
 from advrf.grid import Axis
-from advrf.problem import Problem
 from advrf.settings import SimulationSettings, check_integer
 
 if TYPE_CHECKING:
@@ -278,12 +277,13 @@ def run(out: Path, settings: Settings, runner: Runner) -> Result:
     """Run the reproduction into `out` (module docstring) with `runner`; its Result."""
     import numpy as np
 
-    from advrf.experiments.figures import plot_errors, simulation_means
+    from advrf.experiments.figures import simulation_means, write_errors
     from advrf.experiments.jobs import RidgeJob
     from advrf.experiments.reproductions import Result
     from advrf.experiments.store import Store
     from advrf.experiments.sweep import sweep_units, tidy
     from advrf.experiments.units import OK, SIMULATION, THEORY
+    from advrf.problem import Problem
 
     started = time.perf_counter()
     label = "advrf reproduce overparam"
@@ -320,7 +320,7 @@ def run(out: Path, settings: Settings, runner: Runner) -> Result:
     _write_table(simulation_means(sims, ["noise", "eps", "psi1"]), tables / "simulation_means")
     _write_table(ridge.drop(columns=["key"]), tables / "ridge_optimum")
 
-    figures = plot_errors(
+    figures = write_errors(
         table,
         out=out / "overparam",
         x="psi1",
