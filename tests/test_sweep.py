@@ -450,12 +450,6 @@ def test_rows_written_before_the_options_existed_resume_and_read_as_defaults(tmp
     assert list(table["robust_error"])[0] == 1.0
 
 
-def test_simulation_options_without_simulate_are_an_error(tmp_path, capsys):
-    argv = ["sweep", "--psi1", "1", "--psi2", "1", "--eps", "0", "--theory", "--attack", "pgd"]
-    assert main([*argv, "--out", str(tmp_path / "o")]) == 2
-    assert "--attack: simulation options need --simulate" in capsys.readouterr().err
-
-
 def test_rows_claimed_by_another_sweep_are_left_to_it(tmp_path):
     units = small_units()
     store = Store(tmp_path)

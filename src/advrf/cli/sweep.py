@@ -119,10 +119,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         raise ValueError("choose --theory and/or --simulate")
     if args.simulate and args.d is None:
         raise ValueError("--simulate needs --d (input dimension, e.g. --d 300)")
-    options = option_axes(args)
-    if options and not args.simulate:
-        names = ", ".join("--" + axis.name.replace("_", "-") for axis in options)
-        raise ValueError(f"{names}: simulation options need --simulate")
+    options = option_axes(args) if args.simulate else []  # without --simulate: unused
     runner = runner_from(args)
     units = sweep_units(
         grid_axes(args) + options,

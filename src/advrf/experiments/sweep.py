@@ -4,13 +4,13 @@
     report = run_sweep("results/run", units, workers=2)       # or scheduler="tcp://host:8786"
     table = read_results("results/run")
 
-The axes are the spec's parameters (PARAMETERS) and, for the simulations, any field of
-`advrf.settings.SimulationSettings` but seeds (SIMULATION_OPTIONS: d, n_test, variant, attack,
-inputs, population, and every option added there later): `Axis("attack", ("first-order", "pgd"))`
-sweeps the attack like a parameter. Every unit is a job (advrf.experiments.jobs) and becomes one
-row of the store (advrf.experiments.store), written as soon as its task returns
-(advrf.experiments.runner). Running the same sweep again computes only the rows that are missing;
-a grid with new values computes only the new rows.
+The axes are the model's parameters (PARAMETERS, docs/conventions.md) and, for the simulations,
+any field of `advrf.settings.SimulationSettings` but seeds (SIMULATION_OPTIONS: d, n_test,
+variant, attack, inputs, population, and every option added there later):
+`Axis("attack", ("first-order", "pgd"))` sweeps the attack like a parameter. Every unit is a job
+(advrf.experiments.jobs) and becomes one row of the store (advrf.experiments.store), written as
+soon as its task returns (advrf.experiments.runner). Running the same sweep again computes only
+the rows that are missing; a grid with new values computes only the new rows.
 
 Failed points. A point whose computation raises (the theory or the training does not converge, a
 LinAlgError inside the simulator, ...) is stored as a row with status "failed", its message in

@@ -2,7 +2,7 @@
 
 This module imports neither pandas nor matplotlib: it is what a worker process loads.
 
-- Parameter columns: the spec's parameters of a Problem (PARAMETERS), the activation by its key
+- Parameter columns: the parameters of a Problem (PARAMETERS), the activation by its key
   (`activation_key`: the name of a built-in activation, name + digest of what a custom one
   computes), so that two different functions never share a row.
 - Simulation columns: the fields of `advrf.settings.SimulationSettings` but `seeds`, and the seed
