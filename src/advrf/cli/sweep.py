@@ -80,6 +80,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--csv", action="store_true", help="also write OUT/results.csv")
     add_execution_arguments(run)
     run.add_argument("--retry-failed", action="store_true", help="compute failed rows again")
+    run.add_argument(
+        "--other-versions",
+        choices=("keep", "recompute"),
+        default="keep",
+        help="rows stored by another advrf version: reuse them (keep, the default; the run says "
+        "how many) or compute them again (recompute)",
+    )
     run.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     parser.set_defaults(run=run_sweep_command)
 
@@ -135,6 +142,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         retry_failed=args.retry_failed,
         progress=runner.progress,
         csv=args.csv,
+        other_versions=args.other_versions,
     )
     if args.json:
         print(json.dumps(report.to_dict()))
@@ -143,6 +151,9 @@ def run_sweep_command(args: argparse.Namespace) -> int:
             f"{report.requested} rows: {report.computed} computed, {report.skipped} already "
             f"stored, {len(report.failures)} failed; {report.seconds:.1f} s -> {report.out}"
         )
+        if report.versions_message:
+            hint = "" if args.other_versions == "recompute" else " (--other-versions recompute)"
+            print(f"advrf sweep: {report.versions_message}{hint}", file=sys.stderr)
         if report.elsewhere:
             print(
                 f"{report.elsewhere} rows were being computed by another process (its claim in "

@@ -30,6 +30,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from advrf import __version__
 from advrf.experiments.jobs import Job
 from advrf.experiments.methods import DEFAULT_METHODS, Methods, warm_then_cold
 from advrf.experiments.parallel import check_scheduler, run_unordered
@@ -37,6 +38,7 @@ from advrf.experiments.progress import progress
 from advrf.experiments.units import FAILED
 from advrf.settings import check_integer
 
+OTHER_VERSIONS = ("keep", "recompute")  # what a run does with rows of another advrf version
 CURVE_CHUNK = 64  # jobs per warm-started task: long curves still spread over workers
 
 
@@ -113,6 +115,8 @@ class SweepReport:
     seconds: float = 0.0
     elsewhere: int = 0  # rows left to another live process that had claimed them
     keys: frozenset[str] = field(default=frozenset(), repr=False)  # the requested rows' hashes
+    other_versions: int = 0  # requested rows found stored by another advrf version
+    versions_message: str = ""  # what was found and done about them ("" when none)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,6 +127,8 @@ class SweepReport:
             "failed": len(self.failures),
             "failures": list(self.failures),
             "elsewhere": self.elsewhere,
+            "other_versions": self.other_versions,
+            "versions_message": self.versions_message,
             "seconds": self.seconds,
         }
 
@@ -185,9 +191,20 @@ class Runner:
         *,
         retry_failed: bool = False,
         label: str = "advrf sweep",
+        other_versions: str = "keep",
     ) -> SweepReport:
-        """Compute the jobs missing from the store `out` and store each row as it finishes."""
-        from advrf.experiments.store import Store
+        """Compute the jobs missing from the store `out` and store each row as it finishes.
+
+        other_versions: what to do with requested rows stored by another advrf version: "keep"
+        (reuse them; the report says how many, so a table that mixes versions never goes
+        unnoticed) or "recompute" (compute them again; the new rows win on reading).
+        """
+        from advrf.experiments.store import Store, check_versions
+
+        if other_versions not in OTHER_VERSIONS:
+            raise ValueError(
+                f"other_versions must be one of {', '.join(OTHER_VERSIONS)}; got {other_versions!r}"
+            )
 
         started = time.perf_counter()
         store = Store(out)
@@ -202,6 +219,18 @@ class Runner:
             if first[digest] == i  # one job per row of this store (its key scheme may merge two)
             and (digest not in status or (retry_failed and status[digest] == FAILED))
         }
+        stale = check_versions(store, __version__).stale & {hashes[i] for i in first.values()} - {
+            hashes[i] for i in todo
+        }
+        versions_message = ""
+        if stale:
+            versions_message = (
+                f"{len(stale)} of the {len(first)} requested rows were written by another advrf "
+                f"version (this is {__version__}): "
+                + ("computed again" if other_versions == "recompute" else "reused as they are")
+            )
+            if other_versions == "recompute":
+                todo |= {first[digest] for digest in stale}
         with store.claim(hashes[i] for i in sorted(todo)) as claim:
             elsewhere = {i for i in todo if hashes[i] in claim.taken}
             todo -= elsewhere
@@ -216,6 +245,8 @@ class Runner:
             seconds=time.perf_counter() - started,
             elsewhere=len(elsewhere),
             keys=frozenset(hashes),
+            other_versions=len(stale),
+            versions_message=versions_message,
         )
 
 

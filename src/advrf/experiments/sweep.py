@@ -125,15 +125,19 @@ def run_sweep(
     retry_failed: bool = False,
     progress: bool | None = None,
     csv: bool = False,
+    other_versions: str = "keep",
 ) -> SweepReport:
     """Compute the units missing from the store `out` and store each row as it finishes.
 
     workers: local processes (1 = this process); scheduler: a Dask scheduler address (overrides
     workers). progress: advrf.experiments.progress's policy (False: none). csv: also write
     out/results.csv with the whole table. See the module docstring for failed points.
+    other_versions: "keep" or "recompute" rows stored by another advrf version (Runner.run).
     """
     runner = Runner(workers=workers, scheduler=scheduler, methods=methods, progress=progress)
-    report = runner.run(out, units, retry_failed=retry_failed, label="advrf sweep")
+    report = runner.run(
+        out, units, retry_failed=retry_failed, label="advrf sweep", other_versions=other_versions
+    )
     if csv:
         store = Store(out)
         store.export_csv(tidy(store.read()))
