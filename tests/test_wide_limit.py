@@ -194,8 +194,8 @@ def test_sweep_stores_infinite_width_theory_rows_and_refuses_its_simulation(tmp_
     assert ",inf," in text and "0.13902665" in text
     capsys.readouterr()
     simulate = [*argv, "--simulate", "--d", "20", "--seeds", "1", "--out", str(out), "--quiet"]
-    assert main([*simulate, "--workers", "1"]) == 2
-    assert "psi1 = inf" in capsys.readouterr().err
+    assert main([*simulate, "--workers", "1"]) == 1  # a failed row naming the reason
+    assert "psi1 = inf (infinite width) has a theory but no simulation" in capsys.readouterr().err
 
 
 def test_batch_solver_gives_the_same_wide_results():
