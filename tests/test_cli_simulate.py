@@ -89,7 +89,8 @@ def test_a_point_that_cannot_be_certified_is_named(capsys):
     argv = ["simulate", "--psi1", "1", "--psi2", "1", "--eps", "1", "--lam", "1", "--noise", "0.3"]
     code = main([*argv, "--d", "5", "--seeds", "1", "--n-test", "50"])
     err = capsys.readouterr().err
-    assert code == 2 and "variant=exact" in err and "d=5, seed=0" in err and "psi1=1.0" in err
+    assert code == 1 and "advrf simulate: failed: " in err  # exit 1: a point failed
+    assert "variant=exact" in err and "d=5, seed=0" in err and "psi1=1.0" in err
 
 
 def test_table_reports_the_largest_gap(capsys):

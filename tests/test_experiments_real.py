@@ -87,7 +87,7 @@ def test_small_reproduction_agrees_with_the_theory(tmp_path):
     for curve in summary["curves"]:
         problem = Problem(PSI1_MAX, 2.0, curve["eps"], noise=curve["noise"])
         assert curve["robust_error_at_psi1_max"] == pytest.approx(solve(problem).robust_error)
-        # spec 6: the interpolation peak sits near psi1 = psi2
+        # the published statement: the interpolation peak sits near psi1 = psi2
         assert 1.5 < curve["peak_psi1"] < 4.0
         # the tuned ridge is never worse than no ridge (lam = 0 is one of the candidates)
         assert curve["ridge_robust_error_at_psi1_max"] <= curve["robust_error_at_psi1_max"]

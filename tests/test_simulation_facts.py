@@ -1,4 +1,4 @@
-"""Facts of spec section 3 measured on simulated instances, and the simulator's contract."""
+"""Facts of conventions 3 measured on simulated instances, and the simulator's contract."""
 
 import math
 

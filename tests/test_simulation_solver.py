@@ -1,4 +1,4 @@
-"""The training solver vs cvxpy + Clarabel, closed forms, and the trivial phase (spec 3.5, 8)."""
+"""The training solver vs cvxpy + Clarabel, closed forms, the trivial phase (conventions 3.5)."""
 
 import numpy as np
 import pytest
@@ -86,7 +86,7 @@ def test_eps_zero_is_ridge_and_minimum_norm(psi1, psi2):
 
 @pytest.mark.parametrize("lam", [0.0, 0.01])
 def test_critical_eps_both_sides(lam):
-    """a = 0 iff eps >= eps_c = ||M^{-1/2} Phi^T y|| / ||y||_1, for every lam (spec 3.5)."""
+    """a = 0 iff eps >= eps_c = ||M^{-1/2} Phi^T y|| / ||y||_1, for every lam (conventions 3.5)."""
     inst, mop, c = _setup(2.0, 1.0, lam)
     phi, y, m = inst.phi, inst.y, inst.m_matrix
     b = phi.T @ y
@@ -105,7 +105,7 @@ def test_critical_eps_both_sides(lam):
 
 @pytest.mark.parametrize("ratio", [0.99, 0.999, 0.99999])
 def test_near_critical_boundary(ratio):
-    """Just below eps_c (a tiny but nonzero): the spec-8 case where a prototype lost its gap."""
+    """Just below eps_c (a tiny but nonzero): where a prototype solver once lost its gap."""
     inst, mop, c = _setup(0.5, 1.5, 0.01, activation="relu", d=40)
     eps = ratio * critical_eps(inst)
     res = solve_concentrated(inst.phi, inst.y, mop, eps=eps, c=c)
@@ -115,7 +115,7 @@ def test_near_critical_boundary(ratio):
 
 
 def test_spec8_boundary_instance_at_d800():
-    """relu, psi1 = 0.5, psi2 = 1.5, eps = 1, lam = 0.01, d = 800 (spec 8): certified."""
+    """relu, psi1 = 0.5, psi2 = 1.5, eps = 1, lam = 0.01, d = 800: certified."""
     problem = Problem(psi1=0.5, psi2=1.5, eps=1.0, lam=0.01, activation="relu")
     inst = Instance.draw(problem, 800, 0, n_test=10)
     res = train(inst, "concentrated")

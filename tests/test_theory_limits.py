@@ -145,7 +145,7 @@ def test_noiseless_linear_exact_recovery_phase_against_cvxpy(eps, lam):
 
 def _gaussian_equivalent_errors(problem, d, seed):
     """Solve program (1) of docs/theory.md at finite size with cvxpy: Gaussian-equivalent
-    features u = mu1 F x + mu_star z, exact gradient matrix M; return (E_std, E_rob) of spec 3.4."""
+    features u = mu1 F x + mu_star z, exact gradient matrix M; return (E_std, E_rob)."""
     import cvxpy as cp
 
     m = problem.moments

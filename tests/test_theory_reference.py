@@ -1,4 +1,4 @@
-"""The general solver against a direct transcription of the published statement (spec 6)."""
+"""The general solver against a direct transcription of the published statement."""
 
 import math
 

@@ -1,5 +1,6 @@
 """The solver: phases, limits, warm starts, certification and errors."""
 
+import importlib
 import math
 
 import numpy as np
@@ -12,7 +13,7 @@ from advrf.theory.solve import newton
 
 RESULT_FIELDS = [
     "robust_error", "standard_error", "train_objective", "norm_a2", "norm_w2", "beta_w",
-    "grad_norm2", "eps_c", "phase", "converged", "iterations", "residual",
+    "grad_norm2", "eps_c", "phase", "converged", "iterations", "residual", "regime",
 ]  # fmt: skip
 
 
@@ -77,7 +78,7 @@ def test_ridgeless_limit_is_the_limit_of_ridge():
 
 
 def test_small_eps_without_ridge_tends_to_the_min_M_norm_interpolator():
-    """eps -> 0+ at lam = 0, psi1 > psi2: not the minimum-norm solution (spec 7)."""
+    """eps -> 0+ at lam = 0, psi1 > psi2: not the minimum-norm solution (conventions 4)."""
     p = Problem(1.3, 1.0, 0.0, noise=0.5)
     min_norm = interpolator_limit(p, "norm")
     min_m = interpolator_limit(p, "M")
@@ -167,3 +168,45 @@ def test_linear_least_squares_closed_forms():
     exact = solve(Problem(3.0, 4.0, 0.0, activation="linear"))
     assert exact.standard_error == 0.0 and exact.regime == "exact_recovery"
     assert exact.robust_error == 0.0 and exact.grad_norm2 == pytest.approx(1.0)
+
+
+def test_regime_is_in_to_dict_and_names_the_branch():
+    cases = {
+        "trivial": Problem(2.0, 1.0, 5.0),
+        "min_norm": Problem(4.0, 2.0, 0.0, noise=0.5),
+        "exact_recovery": Problem(3.0, 4.0, 0.0, activation="linear"),
+        "min_M_norm": Problem(1.3, 1.0, 0.01, noise=0.5),
+        "adversarial": Problem(2.0, 1.0, 0.2),
+        "ridge": Problem(2.0, 1.0, 0.0, lam=0.1),
+    }
+    for regime, problem in cases.items():
+        r = solve(problem)
+        assert r.regime == regime and r.to_dict()["regime"] == regime
+        assert r.phase == ("trivial" if regime == "trivial" else "nontrivial")
+
+
+def test_warm_start_that_fails_is_retried_cold(monkeypatch):
+    module = importlib.import_module("advrf.theory.solve")
+    problem = Problem(2.0, 1.0, 0.2)
+    cold = solve(problem)
+    inner = module._solve
+
+    def warm_fails(p, start):
+        if start is not None:
+            raise TheoryError("warm start failed")
+        return inner(p, start)
+
+    monkeypatch.setattr(module, "_solve", warm_fails)
+    assert solve(problem, start=cold).robust_error == cold.robust_error
+
+
+def test_solve_curve_returns_failed_points_in_place():
+    problems = [Problem(2.0, 1.0, 0.2), Problem(1.0, 1.0, 0.0), Problem(2.5, 1.0, 0.2)]
+    with pytest.raises(TheoryError, match="infinite"):
+        solve_curve(problems)
+    curve = solve_curve(problems, errors="return")
+    assert isinstance(curve[1], TheoryError) and "psi1=1" in str(curve[1])
+    assert curve[0].robust_error == solve(problems[0]).robust_error
+    assert curve[2].robust_error == pytest.approx(solve(problems[2]).robust_error, rel=1e-10)
+    with pytest.raises(ValueError, match="errors"):
+        solve_curve(problems, errors="ignore")  # type: ignore[arg-type]

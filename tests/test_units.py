@@ -41,14 +41,24 @@ def test_instance_seed_is_a_function_of_problem_d_and_seed_only(psi1, psi2, eps,
 
 
 @settings(max_examples=60, deadline=None)
-@given(psi1=psi, eps=radius)
-def test_keys_ignore_last_bit_noise_and_separate_real_differences(psi1, eps):
+@given(
+    digits=st.integers(1, 10**12 - 1),
+    exponent=st.integers(-13, 1),
+    ulps=st.integers(-8, 8),
+    eps=radius,
+)
+def test_keys_ignore_last_bit_noise_and_separate_real_differences(digits, exponent, ulps, eps):
+    # a number typed with up to 12 significant digits, and the same number off by a few units in
+    # the last place (as a log range computes it), are one key; a 1e-12 relative change is not
+    psi1 = float(f"{digits}e{exponent}")
     problem = Problem(psi1, 2.0, eps)
     theory = Unit("theory", problem)
-    nudged = Unit("theory", problem.with_(psi1=float(np.nextafter(psi1, np.inf))))
-    assert key_hash(theory.key) == key_hash(nudged.key)
+    nudged = psi1
+    for _ in range(abs(ulps)):
+        nudged = float(np.nextafter(nudged, np.inf if ulps > 0 else 0.0))
+    assert key_hash(theory.key) == key_hash(Unit("theory", problem.with_(psi1=nudged)).key)
     assert key_hash(theory.key) != key_hash(
-        Unit("theory", problem.with_(psi1=psi1 * (1 + 1e-9))).key
+        Unit("theory", problem.with_(psi1=psi1 * (1 + 1e-12))).key
     )
     assert key_hash(theory.key) != key_hash(sim(problem).key)
 

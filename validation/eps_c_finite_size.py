@@ -1,8 +1,8 @@
 """The trivial-phase boundary eps_c: theory against the simulator's exact finite-size value.
 
 For a finite instance, a = 0 is the optimum of the concentrated program exactly when
-eps >= ||M^{-1/2} Phi^T y|| / ||y||_1 (spec 3.5, `advrf.simulation.critical_eps`); the theory's
-eps_c (spec 7, `TheoryResult.eps_c`) is its limit. This script prints, for each point and d, the
+eps >= ||M^{-1/2} Phi^T y|| / ||y||_1 (`advrf.simulation.critical_eps`); the theory's
+eps_c (`TheoryResult.eps_c`) is its limit. This script prints, for each point and d, the
 seed mean +- standard error of the finite-size value, its relative gap to the theory, and writes
 a Markdown table (docs/validation.md, section "Trivial phase boundary").
 

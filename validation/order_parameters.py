@@ -4,7 +4,7 @@ The test errors of a simulation carry the sampling noise of a finite test set; t
 parameters ||a||^2, ||w||^2, <beta, w>, s^2 = a^T M a and the training objective do not, so they
 show the finite-size gap |simulation - theory| sharply. For each point and d, the seed mean +-
 standard error of the relative gap (simulation - theory) / theory of each quantity, for the
-concentrated program (the theory's program, spec 3.4) trained exactly.
+concentrated program (the theory's program, conventions 3.4) trained exactly.
 
     PYTHONPATH=src OPENBLAS_NUM_THREADS=1 python validation/order_parameters.py --seeds 4
 """

@@ -1,6 +1,6 @@
 """Largest deviations of advrf.theory from its independent references (numbers for docs/).
 
-1. The published statement (spec 6, `advrf.theory.reference`) on psi1 log-spaced in [0.1, 100]
+1. The published statement (`advrf.theory.reference`) on psi1 log-spaced in [0.1, 100]
    (--psi1-points), psi2 in {1, 2}, eps in {0.05, 0.2, 0.5}, noise in {0, 0.5}.
 2. Mei & Montanari (2019) at eps = 0 (tests/mei_montanari.py) for relu and tanh on psi1 in
    {0.2, 0.5, 0.9, 1.5, 3, 20}, psi2 in {0.5, 1, 2}, lam in {0 (ridgeless), 1e-3, 0.1, 2},

@@ -3,16 +3,22 @@
 A value is one number `0.5`, a list `0.5,1,2`, a linear range `lin:START:STOP:COUNT` or a
 logarithmic range `log:START:STOP:COUNT` (both ends included). A grid is the Cartesian product of
 the values of every parameter, in the order the parameters are given (the last varies fastest).
+A range has at most MAX_VALUES values and a grid at most MAX_POINTS points; -0 is read as 0 (one
+point, one key).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+MAX_VALUES = 1_000_000  # values of one parameter
+MAX_POINTS = 1_000_000  # points of a grid (the product over the parameters)
 
 
 @dataclass(frozen=True)
@@ -39,16 +45,19 @@ def parse_values(name: str, text: str) -> Axis:
             count = int(parts[2])
         except ValueError:
             raise ValueError(f"{name}: COUNT in {text!r} must be an integer >= 1") from None
-        if count < 1:
-            raise ValueError(f"{name}: COUNT in {text!r} must be an integer >= 1")
+        if count < 1 or count > MAX_VALUES:
+            raise ValueError(f"{name}: COUNT in {text!r} must be an integer in [1, {MAX_VALUES}]")
         if kind == "log":
             if start <= 0 or stop <= 0:
                 raise ValueError(f"{name}: a log range needs START, STOP > 0; got {text!r}")
             values = np.geomspace(start, stop, count)
         else:
             values = np.linspace(start, stop, count)
-        return Axis(name, tuple(float(v) for v in values), log=kind == "log" and count > 1)
-    return Axis(name, tuple(_number(name, p) for p in text.split(",")))
+        return Axis(name, tuple(float(v) + 0.0 for v in values), log=kind == "log" and count > 1)
+    parts = text.split(",")
+    if len(parts) > MAX_VALUES:
+        raise ValueError(f"{name}: {len(parts)} values; at most {MAX_VALUES}")
+    return Axis(name, tuple(_number(name, p) for p in parts))
 
 
 def parse_names(name: str, text: str) -> Axis:
@@ -61,7 +70,7 @@ def parse_names(name: str, text: str) -> Axis:
 
 def _number(name: str, text: str) -> float:
     try:
-        return float(text)
+        return float(text) + 0.0  # -0 -> 0
     except ValueError:
         raise ValueError(
             f"{name}: {text!r} is not a number (use 0.5, 0.5,1,2, lin:START:STOP:COUNT or "
@@ -70,13 +79,25 @@ def _number(name: str, text: str) -> float:
 
 
 def points(axes: Sequence[Axis]) -> Iterator[dict[str, Any]]:
-    """The Cartesian product of the axes, in grid order (the last axis varies fastest)."""
-    for combo in itertools.product(*(axis.values for axis in axes)):
-        yield {axis.name: value for axis, value in zip(axes, combo, strict=True)}
+    """The Cartesian product of the axes, in grid order (the last axis varies fastest); a grid of
+    more than MAX_POINTS points is refused here, before any point is made."""
+    grid_size(axes)
+    names = [axis.name for axis in axes]
+    return (
+        dict(zip(names, combo, strict=True))
+        for combo in itertools.product(*(axis.values for axis in axes))
+    )
 
 
 def grid_size(axes: Sequence[Axis]) -> int:
-    return int(np.prod([len(axis.values) for axis in axes], dtype=np.int64))
+    """The number of points; ValueError naming the axes when it exceeds MAX_POINTS."""
+    size = math.prod(len(axis.values) for axis in axes)
+    if size > MAX_POINTS:
+        counts = " x ".join(f"{axis.name} {len(axis.values)}" for axis in axes)
+        raise ValueError(
+            f"grid: {counts} is {size} points, more than {MAX_POINTS}; split it into several runs"
+        )
+    return size
 
 
 def axes_from_mapping(spec: Mapping[str, Any]) -> list[Axis]:
@@ -88,7 +109,13 @@ def axes_from_mapping(spec: Mapping[str, Any]) -> list[Axis]:
         elif isinstance(value, str):
             axes.append(parse_values(name, value))
         elif isinstance(value, Sequence):
-            axes.append(Axis(name, tuple(value)))
+            axes.append(Axis(name, tuple(_zero(v) for v in value)))
         else:
-            axes.append(Axis(name, (value,)))
+            axes.append(Axis(name, (_zero(value),)))
+    grid_size(axes)
     return axes
+
+
+def _zero(value: Any) -> Any:
+    """-0.0 -> 0.0; anything else as it is."""
+    return value + 0.0 if isinstance(value, float) else value

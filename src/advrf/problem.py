@@ -1,8 +1,9 @@
-"""A frozen, validated parameter set (spec section 1).
+"""A frozen, validated parameter set (conventions 1).
 
 psi1 = N/d > 0, psi2 = n/d > 0, eps >= 0 (training radius), eps_test >= 0 (test radius,
 = eps unless given), lam >= 0 (ridge psi1 * lam * ||a||^2), signal = F1 > 0, noise = tau >= 0,
-activation: a name of `advrf.ACTIVATIONS` or an `Activation`.
+activation: a name of `advrf.ACTIVATIONS` or an `Activation`. Every number is at most 1e100, and
+psi1, psi2, signal are at least 1e-100 (LARGEST, SMALLEST).
 """
 
 from __future__ import annotations
@@ -24,21 +25,29 @@ _RANGES: dict[str, tuple[float, bool, str]] = {
     "noise": (0.0, True, "noise standard deviation tau"),
 }
 NUMERIC_PARAMETERS = tuple(_RANGES)
+# Every value is at most LARGEST, and one whose lower bound is excluded is at least SMALLEST:
+# beyond, the errors (of order signal^2, eps_test^2 signal^2, ...) or the spectrum's transforms
+# (psi1^2, psi1 / psi2) leave double precision.
+LARGEST = 1e100
+SMALLEST = 1e-100
 
 
 def check_number(name: str, value: Any) -> float:
     """Return `value` as a float, or raise ValueError naming the parameter and its allowed range."""
     low, closed, meaning = _RANGES[name]
-    allowed = f"{name} ({meaning}) must be a finite number {'>=' if closed else '>'} {low:g}"
+    bottom = f">= {low:g}" if closed else f"> {low:g}, at least {SMALLEST:g},"
+    allowed = f"{name} ({meaning}) must be a finite number {bottom} and at most {LARGEST:g}"
     if isinstance(value, bool) or value is None:
         raise ValueError(f"{allowed}; got {value!r}")
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{allowed}; got {value!r}") from None
     if not math.isfinite(number) or number < low or (number == low and not closed):
         raise ValueError(f"{allowed}; got {value!r}")
-    return number
+    if number > LARGEST or (not closed and number < SMALLEST):
+        raise ValueError(f"{allowed}; got {value!r}")
+    return number + 0.0  # -0.0 -> 0.0: one point, one key
 
 
 @dataclass(frozen=True)
@@ -53,9 +62,12 @@ class Problem:
     signal: float = 1.0
     noise: float = 0.0
     activation: Activation = field(default="relu_shifted")  # type: ignore[assignment]
+    # Whether eps_test was given (else it follows eps, also in `with_`); not part of the point.
+    _eps_test_given: bool = field(default=False, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        set_("_eps_test_given", self.eps_test is not None)
         if self.eps_test is None:
             set_("eps_test", self.eps)
         for name in NUMERIC_PARAMETERS:
@@ -74,14 +86,20 @@ class Problem:
     def with_(self, **changes: Any) -> Problem:
         """A copy with some parameters changed (validated again).
 
-        eps_test follows a new eps when it was equal to the old one and is not itself changed.
+        eps_test keeps following eps unless it was given (here or when this Problem was made).
         """
-        if "eps" in changes and "eps_test" not in changes and self.eps_test == self.eps:
+        if "eps_test" not in changes and not self._eps_test_given:
             changes["eps_test"] = None
         return replace(self, **changes)
 
+    def describe(self) -> str:
+        """'activation=NAME, psi1=..., ...' with every number in full precision (repr), for
+        messages: 1.999999999994 must not read as 2."""
+        numbers = ", ".join(f"{name}={getattr(self, name)!r}" for name in NUMERIC_PARAMETERS)
+        return f"activation={self.activation.name}, {numbers}"
+
     def to_dict(self) -> dict[str, Any]:
         """Plain parameters (the activation by name): what a result record carries."""
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
         out["activation"] = self.activation.name
         return out

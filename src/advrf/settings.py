@@ -22,6 +22,7 @@ VARIANTS = ("exact", "concentrated")
 ATTACKS = ("first-order", "pgd")
 INPUTS = ("gaussian", "sphere")
 MAX_DIMENSION = 1_000_000  # d above this cannot be stored in memory on any machine advrf targets
+MAX_SEEDS = 1_000_000  # seeds per point (a count is expanded into the tuple 0..k-1)
 
 
 def check_integer(name: str, value: Any, low: int, meaning: str, high: int | None = None) -> int:
@@ -63,7 +64,8 @@ def check_seeds(value: Any) -> tuple[int, ...]:
     if (isinstance(value, int | float) or hasattr(value, "__index__")) and not isinstance(
         value, bool
     ):
-        return tuple(range(check_integer("seeds", value, 1, "number of seeds per point")))
+        count = check_integer("seeds", value, 1, "number of seeds per point", MAX_SEEDS)
+        return tuple(range(count))
     if isinstance(value, str | bytes | bool) or not isinstance(value, Iterable):
         raise ValueError(f"seeds must be a count >= 1 or a list of seeds; got {value!r}")
     out = tuple(check_integer("seed", s, 0, "seed index") for s in value)

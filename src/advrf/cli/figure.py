@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from advrf.experiments.store import FIGURES
-
 EPILOG = """\
 examples:
   advrf figure --results results/my-sweep --x psi1 --by eps --where noise=0.5
@@ -20,14 +18,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="draw robust and standard error from a sweep's results",
         description="Draw the robust error E_rob and the standard error E_std (two panels) "
         "against --x, one line per value of --by: theory as lines, simulations as seed means "
-        "with standard-error bars, the null risk F1^2 + tau^2 dashed. Writes OUT.png and OUT.pdf.",
+        "with standard-error bars, the null risk F1^2 + tau^2 dashed. Writes OUT.png and OUT.pdf. "
+        "The theory has no d (it is the limit d -> infinity): with --by d or --row d it is one "
+        "dark line in every panel.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--results", required=True, help="results directory of `advrf sweep`")
     parser.add_argument("--x", default="psi1", help="swept parameter on the x axis (psi1)")
-    parser.add_argument("--by", default="eps", help="one line per value of this column (eps)")
-    parser.add_argument("--row", default=None, help="one row of panels per value of this column")
+    parser.add_argument(
+        "--by", default="eps", help="one line per value of this column (eps; none: one line)"
+    )
+    parser.add_argument(
+        "--row", default=None, help="one row of panels per value of this column (default: none)"
+    )
     parser.add_argument(
         "--where",
         action="append",
@@ -58,21 +62,21 @@ def parse_where(items: list[str]) -> dict[str, object]:
 
 
 def run_figure(args: argparse.Namespace) -> int:
-    from advrf.experiments.figures import plot_errors
+    from advrf.experiments.figures import plot_errors, save_figure
+    from advrf.experiments.store import FIGURES
     from advrf.experiments.sweep import read_results
 
     table = read_results(args.results)
+    if table.empty:
+        raise ValueError(f"--results {args.results}: the store holds no rows yet")
     by = None if args.by in ("", "none") else args.by
-    name = (
-        f"errors-vs-{args.x}"
-        + (f"-by-{by}" if by else "")
-        + (f"-row-{args.row}" if args.row else "")
-    )
+    row = None if args.row in ("", "none") else args.row
+    name = f"errors-vs-{args.x}" + (f"-by-{by}" if by else "") + (f"-row-{row}" if row else "")
     out = args.out or Path(args.results) / FIGURES / name
-    paths = plot_errors(
-        table, out=out, x=args.x, by=by, row=args.row, where=parse_where(args.where),
-        ymax=args.ymax,
-    )  # fmt: skip
+    fig = plot_errors(
+        table, x=args.x, by=by, row=row, where=parse_where(args.where), ymax=args.ymax
+    )
+    paths = save_figure(fig, out)
     failed = int((table["status"] == "failed").sum()) if "status" in table else 0
     for path in paths:
         print(path)

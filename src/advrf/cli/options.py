@@ -21,7 +21,7 @@ GRID_OPTIONS: dict[str, tuple[str | None, str]] = {
 
 
 def add_grid_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
-    """--activation (comma list) and every numeric parameter of the spec, each one a grid."""
+    """--activation (comma list) and every numeric parameter of Problem, each one a grid."""
     parser.add_argument(
         "--activation",
         default="relu_shifted",

@@ -8,8 +8,6 @@ import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from advrf.experiments import reproduce
-
     parser = subparsers.add_parser(
         "reproduce",
         help="reproduce a headline result (overparam: the curse of overparametrization)",
@@ -28,10 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--scheduler", default=None, help="address of a Dask scheduler to use")
     quick = parser.add_argument_group("smaller runs (defaults: the full reproduction)")
-    quick.add_argument("--theory-points", type=int, default=reproduce.THEORY_POINTS)
-    quick.add_argument("--ridge-points", type=int, default=reproduce.RIDGE_POINTS)
-    quick.add_argument("--d", type=int, default=reproduce.D, help="dimension of the simulations")
-    quick.add_argument("--seeds", type=int, default=reproduce.SEEDS)
+    quick.add_argument("--theory-points", type=int, default=None)
+    quick.add_argument("--ridge-points", type=int, default=None)
+    quick.add_argument("--d", type=int, default=None, help="dimension of the simulations")
+    quick.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--json", action="store_true", help="print summary.json on stdout")
     parser.set_defaults(run=run_reproduce)
@@ -41,12 +39,15 @@ def run_reproduce(args: argparse.Namespace) -> int:
     from advrf.experiments.parallel import default_workers
     from advrf.experiments.reproduce import Settings, reproduce_overparam
 
-    for name in ("theory_points", "ridge_points", "d", "seeds"):
-        if getattr(args, name) < (3 if name.endswith("points") else 1):
-            raise ValueError(f"--{name.replace('_', '-')} is too small: {getattr(args, name)}")
-    settings = Settings(
-        theory_points=args.theory_points, ridge_points=args.ridge_points, d=args.d, seeds=args.seeds
-    )
+    given = {
+        name: getattr(args, name)
+        for name in ("theory_points", "ridge_points", "d", "seeds")
+        if getattr(args, name) is not None
+    }
+    for name, value in given.items():
+        if value < (3 if name.endswith("points") else 1):
+            raise ValueError(f"--{name.replace('_', '-')} is too small: {value}")
+    settings = Settings(**given)
     summary = reproduce_overparam(
         args.out,
         settings=settings,

@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    grid = parser.add_argument_group("parameters (spec names; each one a grid)")
+    grid = parser.add_argument_group("parameters (each one a grid)")
     add_grid_arguments(grid)
     methods = parser.add_argument_group("methods")
     methods.add_argument("--theory", action="store_true", help="the asymptotic theory")

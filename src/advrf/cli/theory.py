@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from advrf.cli.options import add_grid_arguments, grid_axes
 from advrf.grid import Axis, grid_size, points
-from advrf.problem import Problem
-from advrf.theory import TheoryError, TheoryResult, solve
+
+if TYPE_CHECKING:
+    from advrf.theory import TheoryResult
 
 TABLE_COLUMNS = (
     ("activation", "activation", "s"),
@@ -51,6 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def records(grid: list[Axis]) -> list[dict[str, Any]]:
     """Solve every grid point (warm starts along the grid); failures become error records."""
+    from advrf.problem import Problem
+    from advrf.theory import TheoryError, solve
+
     rows: list[dict[str, Any]] = []
     previous: TheoryResult | None = None
     for point in points(grid):

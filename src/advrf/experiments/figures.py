@@ -1,24 +1,36 @@
 """Figures from a results table: robust and standard test error against a swept parameter.
 
-`plot_errors(table, x="psi1", by="eps", row=None, out=...)` draws two panels side by side, the
-robust error E_rob (left) and the standard error E_std (right), against the column `x`, one colour
-per value of `by`: theory rows as lines, simulation rows as points at the seed mean with error bars
-of one standard error of the mean (sem = sample standard deviation / sqrt(number of seeds)). With
-`row`, one such pair of panels per value of that column. The null risk F1^2 + tau^2 (the error of
-the zero predictor) is a dashed horizontal line. The x axis is logarithmic when the values of x
-are (see `is_log_grid`). Failed rows are not drawn. Every other parameter must take a single value
-in each curve (filter with `where`), so that a line never mixes two settings. Written as PNG and
-PDF with matplotlib's Agg backend.
+`plot_errors(table, x="psi1", by="eps", row=None)` returns a matplotlib Figure with two panels side
+by side, the robust error E_rob (left) and the standard error E_std (right), against the column
+`x`, one colour per value of `by`: theory rows as lines, simulation rows as points at the seed mean
+with error bars of one standard error of the mean (sem = sample standard deviation / sqrt(number of
+seeds)). With `row`, one such pair of panels per value of that column. The null risk
+F1^2 + tau^2 (the error of the zero predictor) is a dashed horizontal line. The x axis is
+logarithmic when the values of x are (see `is_log_grid`). Failed rows are not drawn. Every other
+parameter must take a single value in each curve (filter with `where`), so that a line never mixes
+two settings. A simulation setting such as d is absent from the theory rows (the theory is the
+limit d -> infinity): with `by="d"` or `row="d"` the theory is one dark line in every panel.
+
+Nothing here writes a file or touches pyplot's global state or the backend: the figure is a
+`matplotlib.figure.Figure` of its own (`NotebookFigure`, which Jupyter displays as the cell's value
+even before pyplot is imported), or the one of the Axes passed as `ax`; `save_figure` writes it as
+PNG and PDF.
 """
 
 from __future__ import annotations
 
+import io
+import math
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from advrf.experiments.sweep import filter_rows
 from advrf.experiments.units import OK, PARAMETERS, SIMULATION, THEORY
@@ -38,15 +50,30 @@ ERRORS = {
     "robust_error": r"robust error $E_{rob}$",
     "standard_error": r"standard error $E_{std}$",
 }
-SIMULATION_SETTINGS = ("d", "variant", "n_test")
+# Settings of the simulation rows (absent from the theory rows); columns not in a table are skipped.
+SIMULATION_SETTINGS = ("d", "variant", "n_test", "attack", "inputs", "population")
 FORMATS = ("png", "pdf")
 DPI = 150
+NOTEBOOK_DPI = 100  # of the PNG that Jupyter shows
 PANEL_SIZE = (5.0, 3.8)  # inches per panel
 YMAX_NULL_RISKS = 2.5  # the y axis stops at this many null risks (peaks may diverge)
 MAX_LEGEND_LINES = 8  # with more lines, only every k-th value is named in the legend
 LEGEND_COLUMNS = 4
 LEGEND_LINE, LEGEND_MARGIN = 0.2, 0.1  # inches per legend line, and below the legend
+SHARED_COLOUR = "0.15"  # rows without a value of `by` (the theory, for a simulation setting)
 LOG_RATIO = 10.0  # a positive axis spanning at least this ratio may be logarithmic
+
+
+class NotebookFigure(Figure):
+    """A Figure outside pyplot that Jupyter shows as a PNG (IPython's `_repr_png_` protocol).
+
+    Where pyplot's inline backend has registered its own display of figures, that one is used.
+    """
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=NOTEBOOK_DPI, bbox_inches="tight")
+        return buffer.getvalue()
 
 
 def is_log_grid(values: Sequence[float]) -> bool:
@@ -69,7 +96,7 @@ def is_log_grid(values: Sequence[float]) -> bool:
 
 
 def label(name: str, value: Any = None) -> str:
-    """Axis label (no value) or legend entry (`symbol = value`) with the spec's symbols."""
+    """Axis label (no value) or legend entry (`symbol = value`) with the symbols of the docs."""
     symbol = SYMBOLS.get(name)
     if value is None:
         return AXIS_LABELS.get(name, f"${symbol}$" if symbol else name)
@@ -106,66 +133,81 @@ def simulation_means(frame: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
 def plot_errors(
     table: pd.DataFrame,
     *,
-    out: str | Path,
     x: str = "psi1",
     by: str | None = "eps",
     row: str | None = None,
     where: Mapping[str, Any] | None = None,
     title: str | None = None,
     ymax: float | None = None,
-) -> list[Path]:
-    """Draw E_rob and E_std against `x` (see module docstring); return the PNG and PDF paths.
+    errors: Sequence[str] = tuple(ERRORS),
+    ax: Any = None,
+    out: str | Path | None = None,
+) -> Figure:
+    """Draw E_rob and E_std against `x` (see module docstring) and return the Figure.
 
-    out: file name without suffix (a .png/.pdf suffix is replaced). ymax: top of the y axes
-    (default: the highest point drawn, at most YMAX_NULL_RISKS null risks).
+    ymax: top of the y axes (default: the highest point drawn, at most YMAX_NULL_RISKS null
+    risks). errors: the error columns drawn, one panel each (robust_error, standard_error).
+    ax: None (a new Figure), or the Axes to draw into: one per panel, shaped (rows, errors), e.g.
+    a single Axes with `errors=["robust_error"]` and no `row`. Then the legend goes into the
+    first Axes and no figure title is set unless `title` is given.
+    out: deprecated, the former interface: writes OUT.png and OUT.pdf and returns their paths
+    instead of the Figure; use `save_figure(plot_errors(...), out)` or `write_errors`.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    frame = filter_rows(table, where or {})
-    if "status" in frame.columns:
-        frame = frame[frame["status"] == OK]
-    for name in (x, by, row):
-        if name is not None and name not in frame.columns:
-            raise ValueError(f"no column {name!r} in the results")
-    if frame.empty:
-        raise ValueError("no computed rows to draw (check --where and the status column)")
+    if out is not None:
+        warnings.warn(
+            "plot_errors(out=...) is deprecated: it returns the Figure; write it with "
+            "save_figure(fig, out), or call write_errors(table, out=...) for the paths",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        options = {"x": x, "by": by, "row": row, "where": where, "title": title, "ymax": ymax}
+        return write_errors(table, out=out, errors=errors, ax=ax, **options)
+    errors = list(errors)
+    frame = _rows_to_draw(table, x=x, by=by, row=row, where=where, ymax=ymax, errors=errors)
     groups = [c for c in (row, by, x) if c is not None]
     _check_single_settings(frame, groups)
-    rows = sorted(frame[row].unique()) if row else [None]
-    lines = sorted(frame[by].unique()) if by else [None]
-    colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, max(len(lines), 1)))
+    rows = _values(frame, row)
+    lines = _values(frame, by)
+    colours = colormaps["viridis"](np.linspace(0.0, 0.85, max(len(lines), 1)))
     named = set(lines[:: -(-len(lines) // MAX_LEGEND_LINES)] + lines[-1:])
-    fig, axes = plt.subplots(
-        len(rows),
-        2,
-        figsize=(2 * PANEL_SIZE[0], PANEL_SIZE[1] * len(rows)),
-        squeeze=False,
-        sharex=True,
-    )
+    if ax is None:
+        size = (len(errors) * PANEL_SIZE[0], PANEL_SIZE[1] * len(rows))
+        fig = NotebookFigure(figsize=size)
+        axes = fig.subplots(len(rows), len(errors), squeeze=False, sharex=True)
+    else:
+        axes = np.asarray(ax, dtype=object)
+        if axes.size != len(rows) * len(errors):
+            raise ValueError(
+                f"ax must hold {len(rows)} x {len(errors)} Axes (rows x errors); got {axes.size}"
+            )
+        axes = axes.reshape(len(rows), len(errors))
+        fig = axes[0, 0].figure
     logx = is_log_grid(frame[x].to_numpy(dtype=float))
     drew_null = False
     for r, row_value in enumerate(rows):
-        part = frame if row is None else frame[frame[row] == row_value]
+        part = frame if row is None else frame[_matches(frame[row], row_value, shared=True)]
         theory = part[part["method"] == THEORY]
         means = simulation_means(part, groups)
         null_risks = (part["signal"] ** 2 + part["noise"] ** 2).unique()
+        curves = [(value, colour) for value, colour in zip(lines, colours, strict=False)]
+        if by is not None and part[by].isna().any():
+            curves.append((None, SHARED_COLOUR))  # rows without a value of `by`: the theory
         top = 0.0
-        for c, (error, ylabel) in enumerate(ERRORS.items()):
-            ax = axes[r, c]
-            for colour, value in zip(colours, lines, strict=True):
-                curve = theory if by is None else theory[theory[by] == value]
+        for c, error in enumerate(errors):
+            axis = axes[r, c]
+            for value, colour in curves:
+                curve = theory if by is None else theory[_matches(theory[by], value)]
                 curve = curve.sort_values(x)
-                name = label(by, value) if by and r == 0 and value in named else None
-                if not curve.empty and error in curve:
-                    ax.plot(curve[x], curve[error], color=colour, lw=1.6, label=name)
+                name = None
+                if r == 0 and by is not None:
+                    name = label(by, value) if value is not None and value in named else None
+                if not curve.empty:
+                    axis.plot(curve[x], curve[error], color=colour, lw=1.6, label=name)
                     top = max(top, float(np.nanmax(curve[error])))
                     name = None
-                points = means if by is None else means[means[by] == value]
+                points = means if by is None else means[_matches(means[by], value)]
                 if not points.empty:
-                    ax.errorbar(
+                    axis.errorbar(
                         points[x],
                         points[f"{error}_mean"],
                         yerr=points[f"{error}_sem"].fillna(0.0),
@@ -177,29 +219,113 @@ def plot_errors(
                     )
                     top = max(top, float(np.nanmax(points[f"{error}_mean"])))
             if len(null_risks) == 1:
-                ax.axhline(null_risks[0], color="0.4", ls="--", lw=1.0)
+                axis.axhline(null_risks[0], color="0.4", ls="--", lw=1.0)
                 drew_null = True
             if logx:
-                ax.set_xscale("log")
-            ax.set_ylabel(ylabel)
-            ax.grid(alpha=0.3, which="both" if logx else "major")
+                axis.set_xscale("log")
+            axis.set_ylabel(ERRORS[error])
+            axis.grid(alpha=0.3, which="both" if logx else "major")
             if row is not None:
-                ax.set_title(label(row, row_value), fontsize=10)
+                axis.set_title(label(row, row_value), fontsize=10)
         limit = ymax
         if limit is None:
-            limit = 1.05 * top
-            if len(null_risks) == 1:
+            limit = 1.05 * top if top > 0 else 1.0
+            if len(null_risks) == 1 and null_risks[0] > 0:
                 limit = min(limit, YMAX_NULL_RISKS * float(null_risks[0]))
-        for c in range(2):
+        for c in range(len(errors)):
             axes[r, c].set_ylim(0.0, limit)
-    for c in range(2):
+    for c in range(len(errors)):
         axes[-1, c].set_xlabel(label(x))
     handles, names = _legend_entries(axes[0, 0], frame, null_risk=drew_null)
-    fig.suptitle(title or _caption(frame, groups), fontsize=10)
-    legend_below(fig, handles, names)
-    paths = _save(fig, out)
-    plt.close(fig)
+    if ax is None:
+        fig.suptitle(title or _caption(frame, groups), fontsize=10)
+        legend_below(fig, handles, names)
+    else:
+        if title:
+            fig.suptitle(title, fontsize=10)
+        axes[0, 0].legend(handles, names, fontsize=8)
+    return fig
+
+
+def write_errors(table: pd.DataFrame, *, out: str | Path, **options: Any) -> list[Path]:
+    """`save_figure(plot_errors(table, **options), out)`: the PNG and PDF paths."""
+    return save_figure(plot_errors(table, **options), out)
+
+
+def save_figure(fig: Figure, out: str | Path, formats: Sequence[str] = FORMATS) -> list[Path]:
+    """Write `fig` as OUT.png and OUT.pdf (a .png/.pdf suffix of `out` is replaced); the paths."""
+    stem = Path(out)
+    if stem.suffix.lower() in {f".{fmt}" for fmt in FORMATS}:
+        stem = stem.with_suffix("")
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in formats:
+        path = stem.with_name(f"{stem.name}.{fmt}")
+        fig.savefig(path, dpi=DPI)
+        paths.append(path)
     return paths
+
+
+def _rows_to_draw(
+    table: pd.DataFrame,
+    *,
+    x: str,
+    by: str | None,
+    row: str | None,
+    where: Mapping[str, Any] | None,
+    ymax: float | None,
+    errors: list[str],
+) -> pd.DataFrame:
+    """The computed rows of `table` that `where` keeps, after checking every option."""
+    if ymax is not None and not (math.isfinite(ymax) and ymax > 0):
+        raise ValueError(f"ymax (--ymax) must be a positive number; got {ymax:g}")
+    unknown = [e for e in errors if e not in ERRORS]
+    if unknown or not errors:
+        raise ValueError(f"errors must be among {', '.join(ERRORS)}; got {errors}")
+    chosen = {"x": x, "by": by, "row": row}
+    for first, second in (("x", "by"), ("x", "row"), ("by", "row")):
+        if chosen[first] is not None and chosen[first] == chosen[second]:
+            free = "by" if "by" in (first, second) else "row"
+            raise ValueError(
+                f"{first} and {second} (--{first}, --{second}) are both {chosen[first]!r}: "
+                f"choose two different columns (or {free}=None, `--{free} none`)"
+            )
+    if table.empty:
+        raise ValueError("the results table has no rows (is the sweep's store empty?)")
+    for option, name in chosen.items():
+        if name is not None and name not in table.columns:
+            raise ValueError(
+                f"{option}={name!r} (--{option}): no column {name!r} in the results; "
+                f"columns: {', '.join(table.columns)}"
+            )
+    frame = filter_rows(table, where or {})
+    if "status" in frame.columns:
+        frame = frame[frame["status"] == OK]
+    if frame.empty:
+        raise ValueError("no computed rows to draw (check --where and the status column)")
+    if row is not None and frame[row].isna().all():
+        raise ValueError(f"row={row!r} (--row): no row to draw has a value of {row}")
+    theory = frame[frame["method"] == THEORY]
+    if not theory.empty and theory[x].isna().all():
+        raise ValueError(
+            f"x={x!r} (--x): the theory rows have no {x} (the theory is the limit d -> infinity); "
+            f"draw the simulation rows alone (where method='simulation', "
+            f"`--where method=simulation`) or put {x} in by or row"
+        )
+    return frame
+
+
+def _values(frame: pd.DataFrame, name: str | None) -> list:
+    """The distinct values of a column, sorted, without the missing ones ([None] for no column)."""
+    return [None] if name is None else sorted(frame[name].dropna().unique())
+
+
+def _matches(column: pd.Series, value: Any, *, shared: bool = False) -> pd.Series:
+    """Rows equal to `value` (missing rows for `value=None`), and missing ones too if `shared`."""
+    if value is None:
+        return column.isna()
+    mask = column.eq(value).fillna(False).astype(bool)
+    return mask | column.isna() if shared else mask
 
 
 def legend_below(fig, handles: list, names: list[str]) -> None:
@@ -213,8 +339,6 @@ def legend_below(fig, handles: list, names: list[str]) -> None:
 
 
 def _legend_entries(ax, frame: pd.DataFrame, *, null_risk: bool) -> tuple[list, list[str]]:
-    from matplotlib.lines import Line2D
-
     handles, names = ax.get_legend_handles_labels()
     if (frame["method"] == THEORY).any():
         handles.append(Line2D([], [], color="0.2", lw=1.6))
@@ -239,16 +363,3 @@ def _caption(frame: pd.DataFrame, groups: list[str]) -> str:
         if len(values) == 1:
             parts.append(label(name, values[0]))
     return ", ".join(parts)
-
-
-def _save(fig, out: str | Path) -> list[Path]:
-    stem = Path(out)
-    if stem.suffix.lower() in {f".{fmt}" for fmt in FORMATS}:
-        stem = stem.with_suffix("")
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for fmt in FORMATS:
-        path = stem.with_name(f"{stem.name}.{fmt}")
-        fig.savefig(path, dpi=DPI)
-        paths.append(path)
-    return paths

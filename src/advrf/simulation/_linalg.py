@@ -5,8 +5,8 @@ Two representations of the N x N positive definite matrix M of the program
     min_a (1/n) sum_i (|y_i - phi_i^T a| + eps omega_i sqrt(a^T M a))^2 + c ||a||^2:
 
 - `SpectralM`: M = nu^2 I + U diag(m) U^T with U (N x r) orthonormal, from one thin SVD of Theta
-  (spec 3.2: M = mu1^2 Theta Theta^T / d + nu^2 I, m_j = mu1^2 s_j^2 / d). (kappa M + c I)^{-1}
-  is then closed form for every kappa.
+  (conventions 3.2: M = mu1^2 Theta Theta^T / d + nu^2 I, m_j = mu1^2 s_j^2 / d).
+  (kappa M + c I)^{-1} is then closed form for every kappa.
 - `DenseM`: any M, factorised by Cholesky for each kappa (used by the exact variant, whose
   reweighted M' has no structure).
 

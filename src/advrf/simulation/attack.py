@@ -1,4 +1,4 @@
-"""Attacks on the trained nonlinear model f_a(x) = <a, sigma(Theta x / sqrt d)> (spec 2 and 3.1).
+"""Attacks on the trained nonlinear model f_a(x) = <a, sigma(Theta x / sqrt d)> (conventions 3.1).
 
 - First-order attack (closed form, per-sample exact gradient):
       delta = -eps sign(r) grad / ||grad||,  r = y - f_a(x),

@@ -5,7 +5,7 @@
 
 draws Theta (n_features rows uniform on the sphere of radius sqrt(d), d = X.shape[1]) unless
 `theta` is given, and solves the first-order adversarial training program with ridge
-c = psi1 * lam, psi1 = n_features / d (spec section 2).
+c = psi1 * lam, psi1 = n_features / d (conventions 2).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ standard_error_exact    E_std of a over the input distribution, exactly (populat
 robust_error_cv         standard_error_exact + mean_test [(y - f_a(x + delta))^2 - (y - f_a(x))^2]:
                         robust_error with the exact E_std as control variate (population=True)
 norm_a2 = ||a||^2,  norm_w2 = ||w||^2,  beta_w = <beta, w>,  w = Theta^T a / sqrt(d),
-grad_norm2 = a^T M a = mu1^2 ||w||^2 + nu^2 ||a||^2                             (spec 3.2)
+grad_norm2 = a^T M a = mu1^2 ||w||^2 + nu^2 ||a||^2                             (conventions 3.2)
 train_objective         the trained program's value at a
 """
 

@@ -1,4 +1,4 @@
-"""Finite-size instances of spec section 1, fully determined by (problem, d, seed).
+"""Finite-size instances of conventions 1, fully determined by (problem, d, seed).
 
     N = round(psi1 d),  n = round(psi2 d),
     theta_j uniform on the sphere of radius sqrt(d)  (rows of Theta, N x d),
@@ -151,7 +151,7 @@ class Instance:
 
     @cached_property
     def m_matrix(self) -> np.ndarray:
-        """M = mu1^2 Theta Theta^T / d + nu^2 I_N (spec 3.2)."""
+        """M = mu1^2 Theta Theta^T / d + nu^2 I_N (conventions 3.2)."""
         mom = self.problem.moments
         m = (mom.mu1**2 / self.d) * (self.theta @ self.theta.T)
         m[np.diag_indices_from(m)] += mom.nu2

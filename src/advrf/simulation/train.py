@@ -1,11 +1,11 @@
-"""Exact adversarial training of random-features regression (spec section 2), first-order inner max.
+"""Exact adversarial training of random-features regression (conventions 2), first-order inner max.
 
-With the inner maximum in closed form (spec 3.1), training solves the convex program
+With the inner maximum in closed form (conventions 3.1), training solves the convex program
 
     min_a  (1/n) sum_i ( |y_i - phi_i^T a| + eps * s_i(a) )^2  +  c ||a||^2,    c = psi1 * lam,
 
 in two variants:
-- "concentrated" (b): s_i(a) = sqrt(a^T M a), M = mu1^2 Theta Theta^T / d + nu^2 I  (spec 3.2),
+- "concentrated" (b): s_i(a) = sqrt(a^T M a), M = mu1^2 Theta Theta^T / d + nu^2 I,
   solved in `advrf.simulation.train_concentrated`;
 - "exact" (a): s_i(a) = ||grad_x f_a(x_i)|| = ||Theta^T diag(sigma'(Theta x_i / sqrt d)) a||
   / sqrt d, solved in `advrf.simulation.train_exact`.

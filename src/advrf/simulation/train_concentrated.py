@@ -1,4 +1,4 @@
-"""The concentrated training program (variant b, spec section 8) and its closed-form phases.
+"""The concentrated training program (variant b; docs/simulation.md) and its closed-form phases.
 
     min_a  (1/n) sum_i ( |y_i - phi_i^T a| + eps omega_i sqrt(a^T M a) )^2  +  c ||a||^2
 
@@ -45,7 +45,7 @@ def as_operator(m) -> SpectralM | DenseM:
 def critical_eps(
     phi, y: np.ndarray | None = None, m=None, omega: np.ndarray | None = None
 ) -> float:
-    """eps_c = ||M^{-1/2} Phi^T y|| / sum_i omega_i |y_i| (spec 3.5; omega = 1 by default).
+    """eps_c = ||M^{-1/2} Phi^T y|| / sum_i omega_i |y_i| (conventions 3.5; omega = 1 by default).
 
     a = 0 is the concentrated optimum iff eps >= eps_c, for every lam. `phi` may be an
     `Instance` (then y and M come from it) or the feature matrix with y and M (array,

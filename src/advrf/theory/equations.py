@@ -1,6 +1,6 @@
-"""The three scalar equations of the asymptotic theory (spec section 7; derivation: docs/theory.md).
+"""The three scalar equations of the asymptotic theory (derivation: docs/theory.md).
 
-Notation (spec sections 3 and 7). l: an eigenvalue of Theta Theta^T / d (Marchenko-Pastur, ratio
+Notation (conventions 3). l: an eigenvalue of Theta Theta^T / d (Marchenko-Pastur, ratio
 psi1). k(l) = mu1^2 l + mu_star^2 (feature covariance K), m(l) = mu1^2 l + nu^2 (gradient
 matrix M). P = psi1 F1^2 mu1^2, p12 = psi1 / psi2, Q0 = F1^2 + tau^2.
 
@@ -25,7 +25,7 @@ and their exact Jacobian. They are the stationarity conditions of the scalar fun
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scipy import special
 
@@ -78,43 +78,30 @@ class Coefficients:
             spectrum=Spectrum(problem.psi1),
         )
 
-    @property
-    def linear(self) -> bool:
-        """mu_star = nu = 0: the features span only the d input directions."""
-        return self.mustar2 == 0.0 and self.nu2 == 0.0
-
-    @property
-    def p12(self) -> float:
-        return self.psi1 / self.psi2
-
-    @property
-    def Q0(self) -> float:  # noqa: N802 - the spec's symbol
-        return self.signal**2 + self.noise**2
-
-    @property
-    def P(self) -> float:  # noqa: N802 - the spec's symbol
-        return self.psi1 * self.signal**2 * self.mu1sq
-
+    # Derived once (the solver reads them in every evaluation).
+    linear: bool = field(init=False)  # mu_star = nu = 0: the features span only the inputs
+    p12: float = field(init=False)
+    Q0: float = field(init=False)  # the symbol of docs/theory.md, F1^2 + tau^2
+    P: float = field(init=False)  # the symbol of docs/theory.md, psi1 F1^2 mu1^2
     # Polynomials in l (c0, c1, c2) integrated against the MP law.
-    @property
-    def k(self) -> Poly:
-        return (self.mustar2, self.mu1sq, 0.0)
+    k: Poly = field(init=False)  # mu1^2 l + mu_star^2
+    lk: Poly = field(init=False)
+    kk: Poly = field(init=False)
+    lm: Poly = field(init=False)
+    km: Poly = field(init=False)
 
-    @property
-    def lk(self) -> Poly:
-        return (0.0, self.mustar2, self.mu1sq)
-
-    @property
-    def kk(self) -> Poly:
-        return (self.mustar2**2, 2.0 * self.mu1sq * self.mustar2, self.mu1sq**2)
-
-    @property
-    def lm(self) -> Poly:
-        return (0.0, self.nu2, self.mu1sq)
-
-    @property
-    def km(self) -> Poly:
-        return (self.mustar2 * self.nu2, self.mu1sq * (self.mustar2 + self.nu2), self.mu1sq**2)
+    def __post_init__(self) -> None:
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        m1s, ms, nu2 = self.mu1sq, self.mustar2, self.nu2
+        set_("linear", ms == 0.0 and nu2 == 0.0)
+        set_("p12", self.psi1 / self.psi2)
+        set_("Q0", self.signal**2 + self.noise**2)
+        set_("P", self.psi1 * self.signal**2 * m1s)
+        set_("k", (ms, m1s, 0.0))
+        set_("lk", (0.0, ms, m1s))
+        set_("kk", (ms**2, 2.0 * m1s * ms, m1s**2))
+        set_("lm", (0.0, nu2, m1s))
+        set_("km", (ms * nu2, m1s * (ms + nu2), m1s**2))
 
     def precision(self, th1: float, th2: float) -> tuple[float, float]:
         """(a1, a0) with A(l) = 2 psi1 lam + th1 k(l) + th2 m(l) = a1 l + a0."""
@@ -130,12 +117,13 @@ class Coefficients:
         return self.Q0 - self.P * self.spectrum.integrate(L, self.mu1sq, self.mustar2, 1)
 
     def eps_c(self) -> float:
-        """eps_c = sqrt(pi / (2 Q0)) sqrt(P int l/m + Q0 p12 int k/m) (spec 3.5 and 7)."""
+        """eps_c = sqrt(pi / (2 Q0)) sqrt(P int l/m + Q0 p12 int k/m) (conventions 3.5)."""
         sp = self.spectrum
         a1, a0 = self.mu1sq, self.nu2
-        total = self.Q0 * self.p12 * sp.integrate(self.k, a1, a0, 1)
+        base = basis(self.psi1, a0 / a1, with_atom=self.mustar2 > 0.0) if a1 > 0.0 else None
+        total = self.Q0 * self.p12 * sp.integrate_with_derivatives(self.k, a1, a0, 1, base)[0]
         if self.mu1sq > 0.0:
-            total += self.P * sp.integrate(L, a1, a0, 1)
+            total += self.P * sp.integrate_with_derivatives(L, a1, a0, 1, base)[0]
         return math.sqrt(math.pi / (2.0 * self.Q0) * total)
 
 
@@ -226,9 +214,168 @@ def loss_terms(gam: float, Q: float, s: float, eps: float) -> LossTerms:  # noqa
     return LossTerms(th1, th2, b2, dth1, dth2, db2, p_in, p_out, z)
 
 
+# One integral of the regulariser side with its derivatives: (I, dI/dth1, dI/dth2).
+Triple = tuple[float, float, float]
+ZERO3: Triple = (0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class Integrals:
+    """The MP integrals of the equations at A = a1 l + a0, each as (I, dI/dth1, dI/dth2):
+
+    g = int k/A, q1 = int l/A, q2 = int l k/A^2, q3 = int k^2/A^2, s1 = int l m/A^2,
+    s2 = int k m/A^2 (q1, q2, s1 are 0 when P = 0: they are only used multiplied by P).
+    Linear activation only (`q_rhs`): j0, j1, j2 = int_{l > 0} l^j / A^2 (j0 only when lam > 0).
+    """
+
+    g: Triple
+    q1: Triple
+    q2: Triple
+    q3: Triple
+    s1: Triple
+    s2: Triple
+    j0: Triple = ZERO3
+    j1: Triple = ZERO3
+    j2: Triple = ZERO3
+
+
+def integrals(co: Coefficients, a1: float, a0: float, b: Basis | None = None) -> Integrals:
+    """All integrals of `residual` from one `basis` call (section 5 of docs/theory.md).
+
+    With x = a0 / a1 and F_p(x) = int poly / (l + x)^p: I = a1^-p F_p, dI/da0 = a1^(-p-1) F_p',
+    dI/da1 = -a1^(-p-1) (p F_p + x F_p'); a1 = mu1^2 (th1 + th2), a0 = 2 psi1 lam + th1 mu_star^2
+    + th2 nu^2 give dI/dth1 = mu1^2 dI/da1 + mu_star^2 dI/da0, dI/dth2 = mu1^2 dI/da1 + nu^2 dI/da0.
+    `b`: the basis at a0 / a1 when already computed (`_basis`).
+    """
+    m1s, ms, nu2 = co.mu1sq, co.mustar2, co.nu2
+    with_p = co.P > 0.0
+    if a1 == 0.0:  # constant A (mu1 = 0): moment formulas
+        sp = co.spectrum
+
+        def moment(poly: Poly, power: int) -> Triple:
+            value, d1, d0 = sp.integrate_with_derivatives(poly, a1, a0, power)
+            return value, m1s * d1 + ms * d0, m1s * d1 + nu2 * d0
+
+        return Integrals(
+            moment(co.k, 1),
+            moment(L, 1) if with_p else ZERO3,
+            moment(co.lk, 2) if with_p else ZERO3,
+            moment(co.kk, 2),
+            moment(co.lm, 2) if with_p else ZERO3,
+            moment(co.km, 2),
+        )
+    if b is None:
+        b = basis(co.psi1, a0 / a1, with_atom=ms > 0.0)
+    x = b.x
+    # the same operations as Spectrum.integrate_with_derivatives, so the values are bit-identical
+    scale1 = a1**-1
+    scale2 = a1**-2
+    r1 = scale1 / a1
+    r2 = scale2 / a1
+
+    def power1(c0: float, c1: float, c2: float) -> Triple:
+        f = c1 * b.h1 + c2 * b.t1
+        df = -(c1 * b.h2 + c2 * b.t2)
+        if c0 != 0.0:
+            f += c0 * b.m1
+            df -= c0 * b.m2
+        da1, da0 = -r1 * (f + x * df), r1 * df
+        return scale1 * f, m1s * da1 + ms * da0, m1s * da1 + nu2 * da0
+
+    def power2(c0: float, c1: float, c2: float) -> Triple:
+        f = c1 * b.h2 + c2 * b.t2
+        df = -2.0 * (c1 * b.h3 + c2 * b.t3)
+        if c0 != 0.0:
+            f += c0 * b.m2
+            df -= 2.0 * c0 * b.m3
+        da1, da0 = -r2 * (2.0 * f + x * df), r2 * df
+        return scale2 * f, m1s * da1 + ms * da0, m1s * da1 + nu2 * da0
+
+    if x == 0.0:
+        # Linear activation without ridge: a0 = 0 stays 0, so only d/da1 enters; the terms of
+        # zero coefficient are skipped (their transforms diverge at psi1 = 1).
+        def power1(c0: float, c1: float, c2: float) -> Triple:
+            f = (c1 * b.h1 if c1 else 0.0) + (c2 * b.t1 if c2 else 0.0)
+            d = m1s * (-r1 * f)
+            return scale1 * f, d, d
+
+        def power2(c0: float, c1: float, c2: float) -> Triple:
+            f = (c1 * b.h2 if c1 else 0.0) + (c2 * b.t2 if c2 else 0.0)
+            d = m1s * (-r2 * (2.0 * f))
+            return scale2 * f, d, d
+
+    base = (
+        power1(ms, m1s, 0.0),
+        power1(0.0, 1.0, 0.0) if with_p else ZERO3,
+        power2(0.0, ms, m1s) if with_p else ZERO3,
+        power2(ms * ms, 2.0 * m1s * ms, m1s * m1s),
+        power2(0.0, nu2, m1s) if with_p else ZERO3,
+        power2(ms * nu2, m1s * (ms + nu2), m1s * m1s),
+    )
+    if not co.linear:
+        return Integrals(*base)
+    j0 = ZERO3
+    if co.lam > 0.0:  # a0 = 2 psi1 lam does not depend on th1, th2
+        g0, dg0 = nonzero_inverse_square(co.psi1, x)
+        da1 = -r2 * (2.0 * g0 + x * dg0)
+        j0 = (scale2 * g0, m1s * da1, m1s * da1)
+    return Integrals(*base, j0, power2(0.0, 1.0, 0.0), power2(0.0, 0.0, 1.0))
+
+
+def nonzero_inverse_square(psi1: float, x: float) -> tuple[float, float]:
+    """(G, G') with G(x) = int_{l > 0} dmu(l) / (l + x)^2, x > 0: the law without its atom.
+
+    For psi1 > 1 the nonzero eigenvalues of Theta Theta^T / d are psi1 times those of
+    Theta^T Theta / N, whose law is Marchenko-Pastur of ratio 1 / psi1 (no atom), with weight
+    1 / psi1: G(x) = psi1^-3 m2'(x / psi1), G'(x) = -2 psi1^-4 m3'(x / psi1). For psi1 <= 1
+    there is no atom: G = m2, G' = -2 m3 (`spectrum.basis`).
+    """
+    if psi1 > 1.0:
+        b = basis(1.0 / psi1, x / psi1)
+        return b.m2 / psi1**3, -2.0 * b.m3 / psi1**4
+    b = basis(psi1, x)
+    return b.m2, -2.0 * b.m3
+
+
+def q_rhs(
+    co: Coefficients, th1: float, th2: float, b2: float, ints: Integrals
+) -> tuple[float, float, float, float]:
+    """Q_rhs = Q0 - 2 th1 P int l/A + th1^2 P int l k/A^2 + b2 p12 int k^2/A^2 (the right side
+    of (E2)) and its derivatives in th1, th2, b2.
+
+    Linear activation: written without the cancellation of Q0 against the th1 terms, which
+    leaves no digit of Q when E_std << F1^2 (noiseless, near exact recovery). With
+    Q0 - P int_{l>0} l/k = sigma2 (= tau^2 for psi1 >= 1, F1^2 (1 - psi1) + tau^2 otherwise),
+    A - th1 k = 2 psi1 lam + th2 mu1^2 l = c + d l and l/k = 1/mu1^2 on l > 0:
+    Q_rhs = sigma2 + psi1 F1^2 (c^2 j0 + 2 c d j1 + d^2 j2) + b2 p12 int k^2/A^2.
+    """
+    P, p12 = co.P, co.p12  # noqa: N806
+    q3 = ints.q3
+    if not co.linear:
+        q1, q2 = ints.q1, ints.q2
+        qf = co.Q0 - 2.0 * th1 * P * q1[0] + th1 * th1 * P * q2[0] + b2 * p12 * q3[0]
+        dq_th1 = P * (-2.0 * q1[0] - 2.0 * th1 * q1[1] + 2.0 * th1 * q2[0] + th1 * th1 * q2[1])
+        dq_th1 += b2 * p12 * q3[1]
+        dq_th2 = P * (-2.0 * th1 * q1[2] + th1 * th1 * q2[2]) + b2 * p12 * q3[2]
+        return qf, dq_th1, dq_th2, p12 * q3[0]
+    f2 = co.signal**2
+    sigma2 = co.noise**2 + (f2 * (1.0 - co.psi1) if co.psi1 < 1.0 else 0.0)
+    c, d = 2.0 * co.psi1 * co.lam, co.mu1sq * th2
+    j0, j1, j2 = ints.j0, ints.j1, ints.j2
+    weight = co.psi1 * f2 if P > 0.0 else 0.0  # P / mu1^2
+    squares, ds_th1, ds_th2 = d * d * j2[0], d * d * j2[1], d * d * j2[2]
+    ds_th2 += co.mu1sq * 2.0 * d * j2[0]
+    if c > 0.0:  # (j0, j1 diverge at psi1 = 1 without ridge)
+        squares += c * c * j0[0] + 2.0 * c * d * j1[0]
+        ds_th1 += c * c * j0[1] + 2.0 * c * d * j1[1]
+        ds_th2 += c * c * j0[2] + 2.0 * c * d * j1[2] + co.mu1sq * 2.0 * c * j1[0]
+    qf = sigma2 + weight * squares + b2 * p12 * q3[0]
+    return qf, weight * ds_th1 + b2 * p12 * q3[1], weight * ds_th2 + b2 * p12 * q3[2], p12 * q3[0]
+
+
 @dataclass(frozen=True)
 class Evaluation:
-    """Residual F(u), Jacobian dF/du, and what the outputs need, at one point u."""
+    """Residual F(u), Jacobian dF/du, and what the outputs and the Hessian need, at one point u."""
 
     F: tuple[float, float, float]
     J: tuple[tuple[float, float, float], ...]
@@ -238,71 +385,53 @@ class Evaluation:
     loss: LossTerms
     a1: float
     a0: float
+    integrals: Integrals
+    basis: Basis | None  # the MP transforms at a0 / a1 (None when a1 = 0)
 
 
 def residual(co: Coefficients, u: tuple[float, float, float]) -> Evaluation:
     """F(u) and its Jacobian for u = (log gam, log Q, log s) (module docstring equations)."""
     gam, Q, s = math.exp(u[0]), math.exp(u[1]), math.exp(u[2])  # noqa: N806
     lt = loss_terms(gam, Q, s, co.eps)
-    a1, a0 = co.precision(lt.th1, lt.th2)
-    sp = co.spectrum
+    th1, th2, b2 = lt.th1, lt.th2, lt.b2
+    a1, a0 = co.precision(th1, th2)
     base = _basis(co, a1, a0)
+    ints = integrals(co, a1, a0, base)
     P, p12 = co.P, co.p12  # noqa: N806
+    t1, t2, db2 = lt.dth1, lt.dth2, lt.db2  # d(th1, th2, b2)/du
 
-    def integral(poly: Poly, power: int) -> tuple[float, float, float]:
-        value, d1, d0 = sp.integrate_with_derivatives(poly, a1, a0, power, base)
-        # derivatives with respect to th1 and th2
-        return value, co.mu1sq * d1 + co.mustar2 * d0, co.mu1sq * d1 + co.nu2 * d0
-
-    g = integral(co.k, 1)
-    th1, b2 = lt.th1, lt.b2
-
-    def total(part: tuple[float, float, float], j: int) -> float:
-        # d(integral)/du_j through th1 and th2
-        return part[1] * lt.dth1[j] + part[2] * lt.dth2[j]
-
-    rows = []
+    g = ints.g
     F1 = math.log(gam) - math.log(p12 * g[0])  # noqa: N806
-    rows.append(tuple((1.0 if j == 0 else 0.0) - total(g, j) / g[0] for j in range(3)))
-
-    if P > 0.0:
-        q1 = integral(L, 1)
-        q2 = integral(co.lk, 2)
-    else:
-        q1 = q2 = (0.0, 0.0, 0.0)
-    q3 = integral(co.kk, 2)
-    qf = co.Q0 - 2.0 * th1 * P * q1[0] + th1 * th1 * P * q2[0] + b2 * p12 * q3[0]
+    gi = 1.0 / g[0]
+    row1 = (
+        1.0 - (g[1] * t1[0] + g[2] * t2[0]) * gi,
+        -(g[1] * t1[1] + g[2] * t2[1]) * gi,
+        -(g[1] * t1[2] + g[2] * t2[2]) * gi,
+    )
+    # Q_rhs and its derivatives in th1 (explicit and through A), th2 (through A) and b2
+    qf, dq_th1, dq_th2, dq_b2 = q_rhs(co, th1, th2, b2, ints)
     if not qf > 0.0:
         raise FloatingPointError("Q equation left its domain (Q <= 0)")
     F2 = math.log(Q) - math.log(qf)  # noqa: N806
-    row = []
-    for j in range(3):
-        dqf = (
-            -2.0 * P * q1[0] * lt.dth1[j]
-            - 2.0 * th1 * P * total(q1, j)
-            + 2.0 * th1 * P * q2[0] * lt.dth1[j]
-            + th1 * th1 * P * total(q2, j)
-            + p12 * q3[0] * lt.db2[j]
-            + b2 * p12 * total(q3, j)
-        )
-        row.append((1.0 if j == 1 else 0.0) - dqf / qf)
-    rows.append(tuple(row))
-
-    s1 = integral(co.lm, 2) if P > 0.0 else (0.0, 0.0, 0.0)
-    s2 = integral(co.km, 2)
+    qi = 1.0 / qf
+    row2 = (
+        -(dq_th1 * t1[0] + dq_th2 * t2[0] + dq_b2 * db2[0]) * qi,
+        1.0 - (dq_th1 * t1[1] + dq_th2 * t2[1] + dq_b2 * db2[1]) * qi,
+        -(dq_th1 * t1[2] + dq_th2 * t2[2] + dq_b2 * db2[2]) * qi,
+    )
+    s1, s2 = ints.s1, ints.s2
     sf = th1 * th1 * P * s1[0] + b2 * p12 * s2[0]
     F3 = 2.0 * math.log(s) - math.log(sf)  # noqa: N806
-    row = []
-    for j in range(3):
-        dsf = (
-            2.0 * th1 * P * s1[0] * lt.dth1[j]
-            + th1 * th1 * P * total(s1, j)
-            + p12 * s2[0] * lt.db2[j]
-            + b2 * p12 * total(s2, j)
-        )
-        row.append((2.0 if j == 2 else 0.0) - dsf / sf)
-    rows.append(tuple(row))
-    return Evaluation((F1, F2, F3), tuple(rows), gam, Q, s, lt, a1, a0)
+    ds_th1 = P * (2.0 * th1 * s1[0] + th1 * th1 * s1[1]) + b2 * p12 * s2[1]
+    ds_th2 = P * th1 * th1 * s1[2] + b2 * p12 * s2[2]
+    ds_b2 = p12 * s2[0]
+    si = 1.0 / sf
+    row3 = (
+        -(ds_th1 * t1[0] + ds_th2 * t2[0] + ds_b2 * db2[0]) * si,
+        -(ds_th1 * t1[1] + ds_th2 * t2[1] + ds_b2 * db2[1]) * si,
+        2.0 - (ds_th1 * t1[2] + ds_th2 * t2[2] + ds_b2 * db2[2]) * si,
+    )
+    return Evaluation((F1, F2, F3), (row1, row2, row3), gam, Q, s, lt, a1, a0, ints, base)
 
 
 def _basis(co: Coefficients, a1: float, a0: float) -> Basis | None:
@@ -321,7 +450,7 @@ class OrderParameters:
 
 
 def order_parameters(
-    co: Coefficients, th1: float, b2: float, a1: float, a0: float
+    co: Coefficients, th1: float, b2: float, a1: float, a0: float, base: Basis | None = None
 ) -> OrderParameters:
     """a = A^-1 (th1 mu1 F beta + b K^{1/2} h / sqrt(n)) gives, with A = a1 l + a0,
 
@@ -331,14 +460,34 @@ def order_parameters(
     s^2 = th1^2 P int l m/A^2 + b2 p12 int k m/A^2.
 
     Homogeneous of degree 0 in (th1, b2^(1/2), a1, a0): the eps = 0 limits call it with th1 = 1.
+    `base`: the basis at a0 / a1 when already computed.
     """
     sp, P, p12 = co.spectrum, co.P, co.p12  # noqa: N806
-    base = _basis(co, a1, a0)
+    if base is None:
+        base = _basis(co, a1, a0)
 
-    def integral(poly: Poly, power: int) -> float:
-        if poly == (0.0, 0.0, 0.0):
-            return 0.0
-        return sp.integrate_with_derivatives(poly, a1, a0, power, base)[0]
+    if base is None:  # constant A: moment formulas
+
+        def integral(poly: Poly, power: int) -> float:
+            if poly == (0.0, 0.0, 0.0):
+                return 0.0
+            return sp.integrate_with_derivatives(poly, a1, a0, power, base)[0]
+
+    else:  # the operations of Spectrum.integrate_with_derivatives(...)[0], inline
+        b = base
+        scales = (1.0, a1**-1, a1**-2)
+
+        def integral(poly: Poly, power: int) -> float:
+            c0, c1, c2 = poly
+            if power == 1:
+                f = c1 * b.h1 + c2 * b.t1
+                if c0 != 0.0:
+                    f += c0 * b.m1
+            else:
+                f = c1 * b.h2 + c2 * b.t2
+                if c0 != 0.0:
+                    f += c0 * b.m2
+            return scales[power] * f
 
     t1 = th1 * th1 * P
     return OrderParameters(
@@ -424,3 +573,70 @@ def saddle_gradient(co: Coefficients, v: tuple[float, ...]) -> tuple[float, ...]
         0.5 * (q_rhs - Q),
         0.5 * (s_rhs - s * s),
     )
+
+
+def saddle_hessian(
+    co: Coefficients,
+    v: tuple[float, ...],
+    lt: LossTerms | None = None,
+    ints: Integrals | None = None,
+) -> list[list[float]]:
+    """Hessian of `saddle_value` in the logarithms of v = (Q, s, gam, b2, th1, th2), analytic:
+
+    H[i][j] = v_i v_j d^2 psi / dv_i dv_j = v_i d g_i / d log v_j (g = `saddle_gradient`), from
+    the log-derivatives of th1, th2, b2 (`loss_terms`) on the loss side and the th1, th2
+    derivatives of the MP integrals (`integrals`) on the regulariser side. `lt` and `ints` may be
+    passed when already computed at v (the last Newton evaluation). Symmetrised, as psi's
+    Hessian is.
+    """
+    Q, s, gam, b2, th1, th2 = v  # noqa: N806
+    if lt is None:
+        lt = loss_terms(gam, Q, s, co.eps)
+    if ints is None:
+        ints = integrals(co, *co.precision(th1, th2))
+    P, p12 = co.P, co.p12  # noqa: N806
+    # loss-side derivatives in (log Q, log s, log gam) order
+    d1 = (lt.dth1[1], lt.dth1[2], lt.dth1[0])
+    d2 = (lt.dth2[1], lt.dth2[2], lt.dth2[0])
+    db = (lt.db2[1], lt.db2[2], lt.db2[0])
+    g, q3, s1, s2 = ints.g, ints.q3, ints.s1, ints.s2
+    # d Q_rhs / d th1, th2 and d s2_rhs / d th1, th2 (Q_rhs, s2_rhs: right sides of (E2), (E3))
+    _, dq1, dq2, _ = q_rhs(co, th1, th2, b2, ints)
+    ds1 = b2 * p12 * s2[1] + P * (2.0 * th1 * s1[0] + th1 * th1 * s1[1])
+    ds2 = b2 * p12 * s2[2] + P * th1 * th1 * s1[2]
+    h = [
+        # Q: g = (th1_loss - th1) / 2
+        [0.5 * Q * d1[0], 0.5 * Q * d1[1], 0.5 * Q * d1[2], 0.0, -0.5 * Q * th1, 0.0],
+        # s: g = s (th2_loss - th2)
+        [
+            s * s * d2[0],
+            s * s * (lt.th2 - th2 + d2[1]),
+            s * s * d2[2],
+            0.0,
+            0.0,
+            -s * s * th2,
+        ],
+        # gam: g = (b2 - b2_loss) / 2
+        [-0.5 * gam * db[0], -0.5 * gam * db[1], -0.5 * gam * db[2], 0.5 * gam * b2, 0.0, 0.0],
+        # b2: g = (gam - p12 int k/A) / 2
+        [0.0, 0.0, 0.5 * b2 * gam, 0.0, -0.5 * b2 * p12 * g[1] * th1, -0.5 * b2 * p12 * g[2] * th2],
+        # th1: g = (Q_rhs - Q) / 2
+        [
+            -0.5 * th1 * Q,
+            0.0,
+            0.0,
+            0.5 * th1 * b2 * p12 * q3[0],
+            0.5 * th1 * th1 * dq1,
+            0.5 * th1 * th2 * dq2,
+        ],  # fmt: skip
+        # th2: g = (s2_rhs - s^2) / 2
+        [
+            0.0,
+            -th2 * s * s,
+            0.0,
+            0.5 * th2 * b2 * p12 * s2[0],
+            0.5 * th2 * th1 * ds1,
+            0.5 * th2 * th2 * ds2,
+        ],  # fmt: skip
+    ]
+    return [[0.5 * (h[i][j] + h[j][i]) for j in range(6)] for i in range(6)]

@@ -1,4 +1,4 @@
-"""The published statement (spec section 6; Hassani & Javanmard 2024, Thm 4.2), transcribed as is.
+"""The published statement (Hassani & Javanmard 2024, Thm 4.2; docs/theory.md 9), transcribed as is.
 
 Independent of `equations` / `solve` on purpose: it shares no code with them except Problem.
 Setting: relu_shifted (mu0 = 0, mu1 = 1/2, mu_star^2 = 1/4 - 1/(2 pi), nu^2 = 1/4), lam = 0,

@@ -16,29 +16,31 @@ Cases, checked in this order (docs/theory.md, sections 7, 8 and 11):
    in lam from a heavily regularised problem (the solution is unique and continuous in lam).
 
 Every Newton point is certified: residual below NEWTON_TOL, a forward error bound of the errors
-below ERROR_BOUND_MAX, and a Hessian of the scalar saddle function with the inertia of a min-max
-saddle (`saddle_inertia`). Anything else raises TheoryError.
+below ERROR_BOUND_MAX, and the analytic Hessian of the scalar saddle function with the inertia
+of a min-max saddle (`saddle_inertia`). Anything else raises TheoryError.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
-from scipy import optimize, special
+from scipy import linalg, special
 
-from advrf.problem import Problem
+from advrf.problem import SMALLEST, Problem
 from advrf.theory.equations import (
     Coefficients,
     Evaluation,
+    Integrals,
     L,
+    LossTerms,
     loss_terms,
     order_parameters,
     residual,
-    saddle_gradient,
+    saddle_hessian,
     training_loss,
 )
 from advrf.theory.spectrum import basis
@@ -50,11 +52,13 @@ NEWTON_MAX_STEP = 2.0  # largest change of any log-unknown in one Newton step
 LINE_SEARCH_MIN = 1e-10  # smallest step fraction tried by the backtracking line search
 ARMIJO = 1e-4
 CONTINUATION_LAM_START = 1e4  # heavily regularised starting point of the lam continuation
-CONTINUATION_LAM_FLOOR = 1e-14  # below this, the continuation jumps to lam = 0
+CONTINUATION_LAM_FLOOR = 1e-14  # below this, the continuation to lam = 0 jumps to 0
 CONTINUATION_FACTOR = 10.0  # initial ratio between successive lam of the continuation
 CONTINUATION_MIN_FACTOR = 1.05  # give up when the adaptive ratio falls below this
-HESSIAN_STEP = 1e-5  # relative finite-difference step of the saddle Hessian
 HESSIAN_TINY = 1e-280  # a Hessian row below this (e.g. eps^2 s^2 underflowing) has decoupled
+_SYEV = linalg.get_lapack_funcs("syev", (np.zeros((2, 2)),))
+FREE_ALL = [0, 1, 2, 3, 4, 5]  # (Q, s, gam, b2, th1, th2)
+FREE_EPS0 = [0, 2, 3, 4]  # eps = 0: s and th2 drop out
 ROOT_TOL = 1e-15  # relative tolerance of the scalar roots of the interpolation limits
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 SQRT_2 = math.sqrt(2.0)
@@ -64,11 +68,27 @@ SQRT_2 = math.sqrt(2.0)
 RESIDUAL_ROUNDING = 1e-15
 ERROR_BOUND_MAX = 1e-8
 INTERPOLATOR_LOG_RANGE = 40.0  # bracket of log delta / log rho in the interpolation limits
+UNIT_RANGE = (1e-30, 1e30)  # sqrt(F1^2 + tau^2) solved as given; outside, scaled to 1 (_solve)
+PREDICTOR_ALIGNMENT = 0.999  # cosine of consecutive parameter steps for `_predicted_start`
+ROOT_LOG_LIMIT = 700.0  # widest bracket of log delta / log rho (exp overflows past ~709)
+ROOT_MAX_ITER = 200  # Newton-bisection steps of the interpolation limits (bisection alone: ~60)
+EPS = float(np.finfo(float).eps)
 # z above which P(|q| > 2 gam c) = erfc(z / sqrt 2) < 1e-32: every term of the equations that
 # distinguishes eps > 0 from the eps -> 0+ limit is below double precision.
 Z_INTERPOLATING = 12.0
 
 Phase = Literal["trivial", "nontrivial"]
+# Which case of the module docstring produced a result: 1 "trivial", 2 "min_norm",
+# 3 "exact_recovery", 4 "min_M_norm", 5 "adversarial" (eps > 0) or "ridge" (eps = 0).
+Regime = Literal["trivial", "min_norm", "exact_recovery", "min_M_norm", "adversarial", "ridge"]
+REGIMES: tuple[str, ...] = Regime.__args__  # type: ignore[attr-defined]
+
+
+# The keys of TheoryResult.to_dict(), in order.
+RESULT_COLUMNS = (
+    "robust_error", "standard_error", "train_objective", "norm_a2", "norm_w2", "beta_w",
+    "grad_norm2", "eps_c", "phase", "converged", "iterations", "residual", "regime",
+)  # fmt: skip
 
 
 class TheoryError(ValueError):
@@ -79,10 +99,10 @@ class TheoryError(ValueError):
 class TheoryResult:
     """The asymptotic errors and order parameters of one Problem.
 
-    Internal state: gam, Q, s (the unknowns; 0 where they do not apply), regime (which case of
-    the module docstring produced the point: "trivial", "adversarial", "ridge", "min_norm",
-    "min_M_norm", "exact_recovery") and inertia (positive, negative eigenvalue counts of the
-    saddle Hessian, or None when there is no saddle to check).
+    `regime` (also in `to_dict`): which case of the module docstring produced the point
+    ("trivial", "min_norm", "exact_recovery", "min_M_norm", "adversarial", "ridge").
+    Internal state: gam, Q, s (the unknowns; 0 where they do not apply) and inertia (positive,
+    negative eigenvalue counts of the saddle Hessian, or None when there is no saddle to check).
     """
 
     problem: Problem
@@ -101,25 +121,54 @@ class TheoryResult:
     gam: float = field(default=0.0, repr=False)
     Q: float = field(default=0.0, repr=False)
     s: float = field(default=0.0, repr=False)
-    regime: str = field(default="adversarial", repr=False)
+    regime: Regime = field(default="adversarial", repr=False)
     inertia: tuple[int, int] | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, float | str | bool | int]:
         """The result fields (no problem, no internal state): one row of a results table."""
-        return {
-            "robust_error": self.robust_error,
-            "standard_error": self.standard_error,
-            "train_objective": self.train_objective,
-            "norm_a2": self.norm_a2,
-            "norm_w2": self.norm_w2,
-            "beta_w": self.beta_w,
-            "grad_norm2": self.grad_norm2,
-            "eps_c": self.eps_c,
-            "phase": self.phase,
-            "converged": self.converged,
-            "iterations": self.iterations,
-            "residual": self.residual,
-        }
+        return {key: getattr(self, key) for key in RESULT_COLUMNS}
+
+    @classmethod
+    def build(
+        cls,
+        problem: Problem,
+        *,
+        regime: Regime,
+        Q: float,  # noqa: N803
+        s: float,
+        train_objective: float,
+        norm_a2: float,
+        norm_w2: float,
+        beta_w: float,
+        grad_norm2: float,
+        eps_c: float,
+        iterations: int = 0,
+        residual: float = 0.0,
+        gam: float = 0.0,
+        inertia: tuple[int, int] | None = None,
+    ) -> TheoryResult:
+        """The one constructor: standard_error = Q, robust_error from (Q, s, eps_test),
+        phase "trivial" exactly for the trivial regime. Every result is converged."""
+        return cls(
+            problem=problem,
+            robust_error=robust_error(Q, s, problem.eps_test),
+            standard_error=Q,
+            train_objective=train_objective,
+            norm_a2=norm_a2,
+            norm_w2=norm_w2,
+            beta_w=beta_w,
+            grad_norm2=grad_norm2,
+            eps_c=eps_c,
+            phase="trivial" if regime == "trivial" else "nontrivial",
+            converged=True,
+            iterations=iterations,
+            residual=residual,
+            gam=gam,
+            Q=Q,
+            s=s,
+            regime=regime,
+            inertia=inertia,
+        )
 
 
 @dataclass(frozen=True)
@@ -132,6 +181,38 @@ class RootResult:
     converged: bool
     message: str
     last: Any = None  # what `fun` returned at x
+
+
+def linear_solve(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[float]:
+    """x with a x = b, Gaussian elimination with partial pivoting (pure Python: the systems
+    here are 3 x 3, where numpy's call overhead dominates). Raises ArithmeticError when a is
+    singular (a zero pivot) or not finite."""
+    n = len(b)
+    rows = [[*a[i], b[i]] for i in range(n)]
+    for col in range(n):
+        pivot = col
+        for r in range(col + 1, n):
+            if abs(rows[r][col]) > abs(rows[pivot][col]):
+                pivot = r
+        head = rows[pivot]
+        p = head[col]
+        if not (p != 0.0 and -math.inf < p < math.inf):
+            raise ArithmeticError("singular matrix")
+        rows[col], rows[pivot] = head, rows[col]
+        for r in range(col + 1, n):
+            row = rows[r]
+            factor = row[col] / p
+            if factor != 0.0:
+                for k in range(col + 1, n + 1):
+                    row[k] -= factor * head[k]
+    x = [0.0] * n
+    for i in range(n - 1, -1, -1):
+        row = rows[i]
+        acc = row[n]
+        for k in range(i + 1, n):
+            acc -= row[k] * x[k]
+        x[i] = acc / row[i]
+    return x
 
 
 def newton(
@@ -149,46 +230,48 @@ def newton(
     trial. Steps are capped at `max_step` in the max norm and backtracked until the merit
     |F|^2 / 2 decreases (Armijo).
     """
-    x = np.asarray(x0, dtype=float)
+    x = tuple(float(v) for v in x0)
     try:
-        ev = fun(tuple(x))
+        ev = fun(x)
     except (ArithmeticError, ValueError) as error:
-        return RootResult(tuple(x), 0, math.inf, False, f"start outside the domain: {error}")
-    f = np.asarray(ev.F)
-    merit = float(f @ f)
+        return RootResult(x, 0, math.inf, False, f"start outside the domain: {error}")
+    f = ev.F
+    merit = sum(v * v for v in f)
+    res = math.inf
     for it in range(max_iter + 1):
-        res = float(np.max(np.abs(f)))
+        res = max(abs(v) for v in f)
         if not math.isfinite(res):
-            return RootResult(tuple(x), it, math.inf, False, "non-finite residual", ev)
+            return RootResult(x, it, math.inf, False, "non-finite residual", ev)
         if res < tol:
-            return RootResult(tuple(x), it, res, True, "converged", ev)
+            return RootResult(x, it, res, True, "converged", ev)
         if it == max_iter:
             break
         try:
-            step = -np.linalg.solve(np.asarray(ev.J), f)
-        except np.linalg.LinAlgError:
-            return RootResult(tuple(x), it, res, False, "singular Jacobian", ev)
-        size = float(np.max(np.abs(step)))
+            step = [-v for v in linear_solve(ev.J, f)]
+        except ArithmeticError:
+            return RootResult(x, it, res, False, "singular Jacobian", ev)
+        size = max(abs(v) for v in step)
         if not math.isfinite(size):
-            return RootResult(tuple(x), it, res, False, "singular Jacobian", ev)
+            return RootResult(x, it, res, False, "singular Jacobian", ev)
         if size > max_step:
-            step *= max_step / size
+            step = [v * (max_step / size) for v in step]
         t = 1.0
         while True:
+            candidate = tuple(xi + t * si for xi, si in zip(x, step, strict=True))
             try:
-                trial = fun(tuple(x + t * step))
-                f_trial = np.asarray(trial.F)
-                merit_trial = float(f_trial @ f_trial)
+                trial = fun(candidate)
+                f_trial = trial.F
+                merit_trial = sum(v * v for v in f_trial)
                 if math.isfinite(merit_trial) and merit_trial <= (1.0 - 2.0 * ARMIJO * t) * merit:
                     break
             except (ArithmeticError, ValueError):
                 pass
             t *= 0.5
             if t < LINE_SEARCH_MIN:
-                return RootResult(tuple(x), it, res, False, "line search failed", ev)
-        x = x + t * step
+                return RootResult(x, it, res, False, "line search failed", ev)
+        x = candidate
         ev, f, merit = trial, f_trial, merit_trial
-    return RootResult(tuple(x), max_iter, res, False, "iteration limit", ev)
+    return RootResult(x, max_iter, res, False, "iteration limit", ev)
 
 
 def _describe(problem: Problem) -> str:
@@ -207,28 +290,23 @@ def _fail(problem: Problem, why: str, res: float, iterations: int) -> TheoryErro
 
 
 def robust_error(Q: float, s: float, eps_test: float) -> float:  # noqa: N803
-    """E_rob = Q + 2 sqrt(2/pi) eps_test sqrt(Q) s + eps_test^2 s^2 (spec 3.4)."""
+    """E_rob = Q + 2 sqrt(2/pi) eps_test sqrt(Q) s + eps_test^2 s^2 (conventions 3.4)."""
     return Q + 2.0 * SQRT_2_OVER_PI * eps_test * math.sqrt(Q) * s + (eps_test * s) ** 2
 
 
 def _trivial(problem: Problem, eps_c: float) -> TheoryResult:
     q0 = problem.null_risk
-    return TheoryResult(
-        problem=problem,
-        robust_error=q0,
-        standard_error=q0,
+    return TheoryResult.build(
+        problem,
+        regime="trivial",
+        Q=q0,
+        s=0.0,
         train_objective=q0,  # (1/n) sum y_i^2 with a = 0
         norm_a2=0.0,
         norm_w2=0.0,
         beta_w=0.0,
         grad_norm2=0.0,
         eps_c=eps_c,
-        phase="trivial",
-        converged=True,
-        iterations=0,
-        residual=0.0,
-        Q=q0,
-        regime="trivial",
     )
 
 
@@ -261,8 +339,8 @@ def _continuation(problem: Problem) -> tuple[RootResult, int]:
     factor = CONTINUATION_FACTOR
     while lam > target:
         nxt = max(lam / factor, target)
-        if nxt < CONTINUATION_LAM_FLOOR:
-            nxt = target
+        if target == 0.0 and nxt < CONTINUATION_LAM_FLOOR:
+            nxt = target  # a positive target is approached geometrically all the way
         trial = _newton_system(Coefficients.from_problem(problem.with_(lam=nxt)), root.x)
         total += trial.iterations
         if trial.converged:
@@ -275,36 +353,39 @@ def _continuation(problem: Problem) -> tuple[RootResult, int]:
     return root, total
 
 
-def saddle_inertia(co: Coefficients, v: Sequence[float]) -> tuple[int, int, int]:
+def saddle_inertia(
+    co: Coefficients,
+    v: Sequence[float],
+    lt: LossTerms | None = None,
+    ints: Integrals | None = None,
+) -> tuple[int, int, int]:
     """(#positive, #negative eigenvalues, #variables) of the Hessian of the saddle function at v.
 
-    v = (Q, s, gam, b2, th1, th2). The Hessian is taken in the logarithms of v (a congruence,
-    which keeps the inertia) by central differences of the analytic gradient `saddle_gradient`.
-    A saddle of min over (Q, s, gam) and max over (b2, th1, th2) has inertia (3, 3). At eps = 0,
-    s and th2 = 0 drop out (s no longer enters the loss): the expected inertia is (2, 2); the same
-    when eps is so small that the (s, th2) block underflows (it then decouples to rounding).
+    v = (Q, s, gam, b2, th1, th2). The Hessian is the analytic one in the logarithms of v
+    (`equations.saddle_hessian`; a congruence, which keeps the inertia). A saddle of min over
+    (Q, s, gam) and max over (b2, th1, th2) has inertia (3, 3). At eps = 0, s and th2 drop out
+    (s no longer enters the loss): the expected inertia is (2, 2); the same when eps is so small
+    that the (s, th2) block underflows (it then decouples to rounding).
     """
-    v = np.asarray(v, dtype=float)
-    free = [0, 2, 3, 4] if co.eps == 0.0 else list(range(6))
-    hess = np.empty((len(free), len(free)))
-    with np.errstate(all="ignore"):
-        for col, j in enumerate(free):
-            up, dn = v.copy(), v.copy()
-            up[j] *= math.exp(HESSIAN_STEP)
-            dn[j] *= math.exp(-HESSIAN_STEP)
-            g_up = np.asarray(saddle_gradient(co, tuple(up)))[free] * v[free]
-            g_dn = np.asarray(saddle_gradient(co, tuple(dn)))[free] * v[free]
-            hess[:, col] = (g_up - g_dn) / (2.0 * HESSIAN_STEP)
-        hess = 0.5 * (hess + hess.T)
-        size = np.max(np.abs(hess), axis=1)
-        if len(free) == 6 and not np.all((size > HESSIAN_TINY) & np.isfinite(size)):
-            keep = [0, 2, 3, 4]
-            hess, size = hess[np.ix_(keep, keep)], size[keep]
-        # Equilibrate (a diagonal congruence, inertia unchanged) so that blocks of very
-        # different scales (e.g. s and th2 when eps is small) are resolved.
-        scale = 1.0 / np.sqrt(size)
-        eig = np.linalg.eigvalsh(hess * np.outer(scale, scale))
-    return int(np.sum(eig > 0.0)), int(np.sum(eig < 0.0)), len(eig)
+    full = saddle_hessian(co, tuple(float(x) for x in v), lt, ints)
+    hess = full if co.eps > 0.0 else [[full[i][j] for j in FREE_EPS0] for i in FREE_EPS0]
+    size = [max(map(abs, row)) for row in hess]
+    if len(size) == 6 and not all(HESSIAN_TINY < x < math.inf for x in size):
+        hess = [[full[i][j] for j in FREE_EPS0] for i in FREE_EPS0]
+        size = [size[i] for i in FREE_EPS0]
+    if not all(0.0 < x < math.inf for x in size):
+        return 0, 0, len(size)  # a zero or non-finite row: not a certified saddle
+    # Equilibrate (a diagonal congruence, inertia unchanged) so that blocks of very
+    # different scales (e.g. s and th2 when eps is small) are resolved.
+    scale = 1.0 / np.sqrt(np.array(size))
+    matrix = np.array(hess)
+    matrix *= scale[:, None]
+    matrix *= scale
+    eig, _, info = _SYEV(matrix, compute_v=0)  # LAPACK dsyev: numpy's eigvalsh without overhead
+    if info != 0:
+        return 0, 0, len(size)
+    eig = eig.tolist()
+    return sum(x > 0.0 for x in eig), sum(x < 0.0 for x in eig), len(eig)
 
 
 def _error_bound(ev: Evaluation, eps_test: float) -> float:
@@ -313,17 +394,31 @@ def _error_bound(ev: Evaluation, eps_test: float) -> float:
     du = J^-1 dF with |dF_i| <= RESIDUAL_ROUNDING; d log Q = du_1 and
     d log E_rob = (dE_rob/d log Q du_1 + dE_rob/d log s du_2) / E_rob.
     """
-    try:
-        inverse = np.linalg.inv(np.asarray(ev.J))
-    except np.linalg.LinAlgError:
+    inverse = _inverse3(ev.J)
+    if inverse is None:
         return math.inf
     Q, s = ev.Q, ev.s  # noqa: N806
     cross = 2.0 * SQRT_2_OVER_PI * eps_test * math.sqrt(Q) * s
     e_rob = Q + cross + (eps_test * s) ** 2
     d_log_q = (Q + 0.5 * cross) / e_rob  # d log E_rob / d log Q
     d_log_s = (cross + 2.0 * (eps_test * s) ** 2) / e_rob  # d log E_rob / d log s
-    rows = np.abs(inverse[1]), np.abs(d_log_q * inverse[1] + d_log_s * inverse[2])
-    return RESIDUAL_ROUNDING * float(max(np.sum(r) for r in rows))
+    row_q = sum(abs(x) for x in inverse[1])
+    row_e = sum(abs(d_log_q * x + d_log_s * y) for x, y in zip(inverse[1], inverse[2], strict=True))
+    return RESIDUAL_ROUNDING * max(row_q, row_e)
+
+
+def _inverse3(j: Sequence[Sequence[float]]) -> list[list[float]] | None:
+    """The inverse of a 3 x 3 matrix by cofactors (None when singular or not finite)."""
+    (a, b, c), (d, e, f), (g, h, i) = j
+    co = [
+        [e * i - f * h, c * h - b * i, b * f - c * e],
+        [f * g - d * i, a * i - c * g, c * d - a * f],
+        [d * h - e * g, b * g - a * h, a * e - b * d],
+    ]
+    det = a * co[0][0] + b * co[1][0] + c * co[2][0]
+    if not (det != 0.0 and math.isfinite(det)):
+        return None
+    return [[x / det for x in row] for row in co]
 
 
 def _result_from_root(
@@ -336,11 +431,14 @@ def _result_from_root(
         raise _fail(
             problem,
             f"the equations are ill-conditioned there (relative error bound {bound:.2g} on "
-            "the errors; the interpolation peak without regularisation)",
+            "the errors: the interpolation peak without regularisation, or E_std many orders "
+            "below the null risk)",
             root.residual,
             iterations,
         )
-    positive, negative, size = saddle_inertia(co, (Q, s, gam, lt.b2, lt.th1, lt.th2))
+    positive, negative, size = saddle_inertia(
+        co, (Q, s, gam, lt.b2, lt.th1, lt.th2), lt, ev.integrals
+    )
     inertia = (positive, negative)
     if positive != size // 2 or negative != size // 2:
         raise _fail(
@@ -349,25 +447,21 @@ def _result_from_root(
             root.residual,
             iterations,
         )
-    op = order_parameters(co, lt.th1, lt.b2, ev.a1, ev.a0)
-    return TheoryResult(
-        problem=problem,
-        robust_error=robust_error(Q, s, problem.eps_test),
-        standard_error=Q,
+    op = order_parameters(co, lt.th1, lt.b2, ev.a1, ev.a0, ev.basis)
+    return TheoryResult.build(
+        problem,
+        regime="adversarial" if co.eps > 0.0 else "ridge",
+        Q=Q,
+        s=s,
         train_objective=training_loss(gam, Q, s, co.eps) + co.psi1 * co.lam * op.norm_a2,
         norm_a2=op.norm_a2,
         norm_w2=op.norm_w2,
         beta_w=op.beta_w,
         grad_norm2=s * s,
         eps_c=eps_c,
-        phase="nontrivial",
-        converged=True,
         iterations=iterations,
         residual=root.residual,
         gam=gam,
-        Q=Q,
-        s=s,
-        regime="adversarial" if co.eps > 0.0 else "ridge",
         inertia=inertia,
     )
 
@@ -401,15 +495,19 @@ def _interpolator(co: Coefficients, problem: Problem, norm: str) -> _Interpolato
         return co.mu1sq * (1.0 + t), co.mustar2 + t * co.nu2
 
     sp = co.spectrum
+    # d(a1, a0)/dt
+    slope = (0.0, 1.0) if norm == "norm" else (co.mu1sq, co.nu2)
 
-    def excess(log_t: float) -> float:
-        a1, a0 = shape(math.exp(log_t))
-        return math.log(co.p12 * sp.integrate(co.k, a1, a0, 1))
+    def excess(log_t: float) -> tuple[float, float]:
+        """log(p12 int k/A) and its derivative in log t."""
+        t = math.exp(log_t)
+        a1, a0 = shape(t)
+        value, d1, d0 = sp.integrate_with_derivatives(co.k, a1, a0, 1)
+        return math.log(co.p12 * value), t * (slope[0] * d1 + slope[1] * d0) / value
 
-    lo, hi = -INTERPOLATOR_LOG_RANGE, INTERPOLATOR_LOG_RANGE
-    if excess(lo) <= 0.0 or excess(hi) >= 0.0:
+    log_t = _decreasing_root(excess)
+    if log_t is None:
         raise TheoryError(f"interpolation limit root not bracketed for {_describe(problem)}")
-    log_t = optimize.brentq(excess, lo, hi, xtol=ROOT_TOL, rtol=4 * np.finfo(float).eps)
     a1, a0 = shape(math.exp(log_t))
     denom = 1.0 - co.p12 * sp.integrate(co.kk, a1, a0, 2)
     num = co.Q0
@@ -419,8 +517,45 @@ def _interpolator(co: Coefficients, problem: Problem, norm: str) -> _Interpolato
         raise TheoryError(f"interpolation limit is infinite for {_describe(problem)}")
     Q = num / denom  # noqa: N806
     return _Interpolator(
-        math.exp(log_t), a1, a0, Q, order_parameters(co, 1.0, Q, a1, a0), abs(excess(log_t))
+        math.exp(log_t), a1, a0, Q, order_parameters(co, 1.0, Q, a1, a0), abs(excess(log_t)[0])
     )
+
+
+def _decreasing_root(fun: Callable[[float], tuple[float, float]]) -> float | None:
+    """The root of a decreasing function f(y) (fun returns f and f'), or None if none is found.
+
+    Bracket [-INTERPOLATOR_LOG_RANGE, INTERPOLATOR_LOG_RANGE], widened by doubling up to
+    ROOT_LOG_LIMIT (|log t| beyond ~700 leaves double precision); then Newton steps kept inside
+    the bracket (bisection otherwise), stopped after a step below ROOT_TOL + 4 eps |y|.
+    """
+    lo, hi = -INTERPOLATOR_LOG_RANGE, INTERPOLATOR_LOG_RANGE
+    try:
+        while fun(lo)[0] <= 0.0:
+            if lo < -ROOT_LOG_LIMIT:
+                return None
+            lo *= 2.0
+        while fun(hi)[0] >= 0.0:
+            if hi > ROOT_LOG_LIMIT:
+                return None
+            hi *= 2.0
+    except (ArithmeticError, ValueError):
+        return None
+    y = 0.0 if lo < 0.0 < hi else 0.5 * (lo + hi)
+    for _ in range(ROOT_MAX_ITER):
+        f, df = fun(y)
+        if f == 0.0:
+            return y
+        if f > 0.0:
+            lo = y
+        else:
+            hi = y
+        nxt = y - f / df if df < 0.0 else math.nan
+        if not lo < nxt < hi:
+            nxt = 0.5 * (lo + hi)
+        if abs(nxt - y) <= ROOT_TOL + 4.0 * EPS * abs(y):
+            return nxt
+        y = nxt
+    return None
 
 
 def _interpolating_gam(rho: float, eps: float) -> float:
@@ -449,24 +584,19 @@ def _interpolator_result(
     problem: Problem, co: Coefficients, lim: _Interpolator, norm: str, train_objective: float
 ) -> TheoryResult:
     s = math.sqrt(lim.order.grad_norm2)
-    return TheoryResult(
-        problem=problem,
-        robust_error=robust_error(lim.Q, s, problem.eps_test),
-        standard_error=lim.Q,
+    return TheoryResult.build(
+        problem,
+        regime="min_norm" if norm == "norm" else "min_M_norm",
+        Q=lim.Q,
+        s=s,
         train_objective=train_objective,
         norm_a2=lim.order.norm_a2,
         norm_w2=lim.order.norm_w2,
         beta_w=lim.order.beta_w,
         grad_norm2=lim.order.grad_norm2,
         eps_c=co.eps_c(),
-        phase="nontrivial",
-        converged=True,
-        iterations=0,
         residual=lim.residual,
         gam=_interpolating_gam(lim.t, problem.eps) if norm == "M" else 0.0,
-        Q=lim.Q,
-        s=s,
-        regime="min_norm" if norm == "norm" else "min_M_norm",
     )
 
 
@@ -496,41 +626,86 @@ def _exact_recovery(co: Coefficients, problem: Problem, eps_c: float) -> TheoryR
         p_out = special.erfc(z / SQRT_2)
         g2in = special.gammainc(1.5, 0.5 * z * z)
         c, t = 2.0 * co.psi1 * co.lam / co.mu1sq, 2.0 * co.eps**2
-        j = t * t * base.h1 + (2.0 * c * t * base.h2 + c * c * base.h3 if c > 0.0 else 0.0)
-        phase = (
-            1.0
-            - co.psi2 * (g2in + z * z * p_out)
-            - co.psi1 * co.psi2**2 * z * z * j / (4.0 * co.eps**2)
-        )
-        if phase < 0.0:
+        with np.errstate(all="ignore"):  # numpy scalars: an overflow is -inf, outside the phase
+            j = t * t * base.h1 + (2.0 * c * t * base.h2 + c * c * base.h3 if c > 0.0 else 0.0)
+            phase = (
+                1.0
+                - co.psi2 * (g2in + z * z * p_out)
+                - co.psi1 * co.psi2**2 * z * z * j / (4.0 * co.eps**2)
+            )
+        if not phase >= 0.0:
             return None
     f2 = co.signal**2
     norm_a2 = f2 / co.mu1sq * co.psi1 * base.h2  # w^T (F^T F)^-1 w, ||w||^2 = F1^2 / mu1^2
-    return TheoryResult(
-        problem=problem,
-        robust_error=robust_error(0.0, co.signal, problem.eps_test),
-        standard_error=0.0,
-        train_objective=(co.eps * co.signal) ** 2 + co.psi1 * co.lam * norm_a2,
+    return TheoryResult.build(
+        problem,
+        regime="exact_recovery",
+        Q=0.0,
+        s=co.signal,
+        train_objective=(co.eps * co.signal) ** 2 + (co.psi1 * co.lam * norm_a2 if co.lam else 0.0),
         norm_a2=norm_a2,
         norm_w2=f2 / co.mu1sq,
         beta_w=f2 / co.mu1,
         grad_norm2=f2,
         eps_c=eps_c,
-        phase="nontrivial",
-        converged=True,
-        iterations=0,
-        residual=0.0,
-        s=co.signal,
-        regime="exact_recovery",
     )
 
 
-def solve(problem: Problem, start: TheoryResult | None = None) -> TheoryResult:
+def solve(problem: Problem, start: TheoryResult | WarmStart | None = None) -> TheoryResult:
     """The asymptotic robust and standard errors of `problem` (module docstring).
 
-    `start`: a previous result (e.g. the neighbouring point of a sweep) used as a warm start.
-    Raises TheoryError when no certified solution is found.
+    `start`: a previous result (e.g. the neighbouring point of a sweep), or a `WarmStart`,
+    used as a warm start.
+    The warm-then-cold policy of advrf: when the warm-started solve fails (no convergence or no
+    certificate), the point is solved again cold, so a point's answer never depends on its
+    neighbour. Raises TheoryError (the cold failure) when no certified solution is found.
     """
+    if start is None:
+        return _solve(problem, None)
+    try:
+        return _solve(problem, start)
+    except TheoryError:
+        return _solve(problem, None)
+
+
+def _solve(problem: Problem, start: TheoryResult | WarmStart | None) -> TheoryResult:
+    """`_solve_unit` in units where F1^2 + tau^2 is of order 1; any arithmetic failure becomes a
+    TheoryError naming the point.
+
+    The theory is homogeneous in (signal, noise): scaling both by c scales a, and so s, by c and
+    Q, E_rob, E_std, the training objective, ||a||^2, ||w||^2, <beta, w> and s^2 by c^2 (every
+    term of program (1) has degree 2 in (y, a)), while eps_c, gam and the iterations do not
+    change. A point with c = sqrt(F1^2 + tau^2) outside UNIT_RANGE is solved at c = 1 and scaled
+    back, so no intermediate quantity over- or underflows.
+    """
+    try:
+        c = math.hypot(problem.signal, problem.noise)
+        if UNIT_RANGE[0] <= c <= UNIT_RANGE[1]:
+            return _solve_unit(problem, start)
+        # a signal below SMALLEST of the noise is below rounding in every output: kept at SMALLEST
+        unit = problem.with_(signal=max(problem.signal / c, SMALLEST), noise=problem.noise / c)
+        if start is not None:
+            start = replace(start, Q=start.Q / c / c, s=start.s / c)
+        r = _solve_unit(unit, start)
+        c2 = c * c
+        out = TheoryResult.build(
+            problem, regime=r.regime, Q=r.Q * c2, s=r.s * c, train_objective=r.train_objective * c2,
+            norm_a2=r.norm_a2 * c2, norm_w2=r.norm_w2 * c2, beta_w=r.beta_w * c2,
+            grad_norm2=r.grad_norm2 * c2, eps_c=r.eps_c, iterations=r.iterations,
+            residual=r.residual, gam=r.gam, inertia=r.inertia,
+        )  # fmt: skip
+        if not all(math.isfinite(x) for x in (out.robust_error, out.standard_error, out.Q)):
+            raise OverflowError("the errors are outside the range of double precision")
+        return out
+    except TheoryError:
+        raise
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError) as error:
+        raise TheoryError(
+            f"theory failed for {_describe(problem)}: {type(error).__name__}: {error}"
+        ) from None
+
+
+def _solve_unit(problem: Problem, start: TheoryResult | WarmStart | None) -> TheoryResult:
     co = Coefficients.from_problem(problem)
     eps_c = co.eps_c()
     if co.eps > 0.0 and co.eps >= eps_c:
@@ -574,6 +749,14 @@ def solve(problem: Problem, start: TheoryResult | None = None) -> TheoryResult:
     if root is None or not root.converged:
         root = _newton_system(co, default_start(co))
         iterations += root.iterations
+    return finish(problem, co, eps_c, root, iterations)
+
+
+def finish(
+    problem: Problem, co: Coefficients, eps_c: float, root: RootResult, iterations: int
+) -> TheoryResult:
+    """The end of case 5 after Newton from the default start gave `root` (after `iterations`
+    iterations in all): the lam-continuation when it did not converge, then the certificate."""
     if not root.converged:
         root, used = _continuation(problem)
         iterations += used
@@ -582,13 +765,79 @@ def solve(problem: Problem, start: TheoryResult | None = None) -> TheoryResult:
     return _result_from_root(problem, co, root, iterations, eps_c)
 
 
-def solve_curve(problems: Sequence[Problem]) -> list[TheoryResult]:
-    """`solve` along a sequence, each point warm-started from the previous one."""
-    results: list[TheoryResult] = []
-    previous: TheoryResult | None = None
-    for problem in problems:
-        previous = solve(problem, start=previous)
-        results.append(previous)
+@dataclass(frozen=True)
+class WarmStart:
+    """A start for `solve` that is not a result: the unknowns (gam, Q, s) of a nontrivial point."""
+
+    gam: float
+    Q: float
+    s: float
+    phase: Phase = "nontrivial"
+
+
+# The parameters of a curve as a point of R^7 (logarithms of the ratios and scales), in which
+# `solve_curve` extrapolates its warm starts.
+def _coordinates(p: Problem) -> tuple[float, ...]:
+    return (math.log(p.psi1), math.log(p.psi2), p.eps, p.eps_test, p.lam, math.log(p.signal),
+            p.noise)  # fmt: skip
+
+
+def _predicted_start(
+    problems: Sequence[Problem], k: int, older: TheoryResult, last: TheoryResult
+) -> WarmStart | TheoryResult:
+    """The start of point k from the solutions at k - 2 (`older`) and k - 1 (`last`): linear
+    extrapolation of (log gam, log Q, log s) when the three points lie on one line of parameter
+    space with steps of comparable length (a psi1 curve), else `last` itself."""
+    if not all(r.regime in ("adversarial", "ridge") for r in (older, last)):
+        return last
+    x0, x1, x2 = (_coordinates(problems[i]) for i in (k - 2, k - 1, k))
+    d0 = [b - a for a, b in zip(x0, x1, strict=True)]
+    d1 = [b - a for a, b in zip(x1, x2, strict=True)]
+    n0, n1 = math.sqrt(sum(v * v for v in d0)), math.sqrt(sum(v * v for v in d1))
+    if not (n0 > 0.0 and 0.5 * n0 <= n1 <= 2.0 * n0):
+        return last
+    if sum(a * b for a, b in zip(d0, d1, strict=True)) < PREDICTOR_ALIGNMENT * n0 * n1:
+        return last
+    t = n1 / n0
+    u = [
+        math.log(b) + t * (math.log(b) - math.log(a))
+        for a, b in ((older.gam, last.gam), (older.Q, last.Q), (older.s, last.s))
+    ]
+    return WarmStart(*(math.exp(v) for v in u))
+
+
+def solve_curve(
+    problems: Sequence[Problem], *, errors: Literal["raise", "return"] = "raise"
+) -> list[TheoryResult] | list[TheoryResult | TheoryError]:
+    """`solve` along a sequence, each point warm-started from the previous solved ones.
+
+    The start is the previous solution, or, on a straight line of parameter space (a psi1 curve),
+    its linear extrapolation from the two previous ones (`_predicted_start`); a start that fails
+    is retried cold (`solve`). errors="raise": the first TheoryError propagates.
+    errors="return": a failed point is returned as its TheoryError in place of its result and
+    the curve goes on (the next point starts from the last solved one).
+    """
+    if errors not in ("raise", "return"):
+        raise ValueError(f"errors must be 'raise' or 'return'; got {errors!r}")
+    results: list[Any] = []
+    previous: TheoryResult | None = None  # the last solved point
+    older: TheoryResult | None = None  # the one before, when the two are consecutive
+    consecutive = False  # whether the point before this one was solved
+    for k, problem in enumerate(problems):
+        start: TheoryResult | WarmStart | None = previous
+        if consecutive and previous is not None and older is not None:
+            start = _predicted_start(problems, k, older, previous)
+        try:
+            result = solve(problem, start=start)
+        except TheoryError as error:
+            if errors == "raise":
+                raise
+            results.append(error)
+            consecutive, older = False, None
+            continue
+        older = previous if consecutive else None
+        previous, consecutive = result, True
+        results.append(result)
     return results
 
 

@@ -1,4 +1,4 @@
-"""Marchenko-Pastur transforms of the spectrum of Theta Theta^T / d (spec section 7).
+"""Marchenko-Pastur transforms of the spectrum of Theta Theta^T / d (docs/theory.md, section 5).
 
 The eigenvalues l of Theta Theta^T / d (N x N, N = psi1 d) follow, as d -> infinity, the
 Marchenko-Pastur law mu of ratio psi1: a density on [(1 - sqrt psi1)^2, (1 + sqrt psi1)^2] of mass
@@ -14,7 +14,7 @@ both closed form:
 
     psi1 x m^2 + (1 - psi1 + x) m - 1 = 0,     psi1 h^2 - (1 + psi1 + x) h + 1 = 0.
 
-Each root is written in the form that has no cancellation (spec section 7, pitfalls):
+Each root is written in the form that has no cancellation (docs/theory.md, section 5):
 h = 2 / (S + r) with S = 1 + psi1 + x, r = sqrt(S^2 - 4 psi1); m = 2 / (B + t) when
 B = 1 - psi1 + x >= 0, else (t - B) / (2 psi1 x), with t = sqrt(B^2 + 4 psi1 x). Derivatives
 follow from the quadratics:

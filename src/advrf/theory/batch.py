@@ -1,0 +1,816 @@
+"""Many points solved together: the Newton path of `solve`, vectorised across points in numpy.
+
+`solve_batch(problems)` returns, for each problem in order, what `solve(problem)` (cold) returns
+or raises: a TheoryResult, or the TheoryError instance. The points of the generic case (module
+docstring of `solve`, case 5: a nonlinear or ridge-regularised point that is not trivial and not a
+closed-form limit) are solved together, one numpy operation for all points at each step of the
+same algorithm: the same default start, damped Newton with the same step cap, Armijo line search
+and tolerance, the same certificate (forward error bound and inertia of the analytic saddle
+Hessian). Every other point (the limits, the exact-recovery phase, a point whose batched Newton
+or certificate fails, the lam-continuation fallback) goes through `solve` itself, which also
+writes the error message. Equal to `solve` point by point to rounding (tests: 1e-12 relative).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import special
+
+from advrf.problem import Problem
+from advrf.theory.equations import MOMENT_ZERO, Coefficients, residual
+from advrf.theory.solve import (
+    ARMIJO,
+    DEFAULT_S,
+    EPS,
+    ERROR_BOUND_MAX,
+    HESSIAN_TINY,
+    INTERPOLATOR_LOG_RANGE,
+    LINE_SEARCH_MIN,
+    NEWTON_MAX_ITER,
+    NEWTON_MAX_STEP,
+    NEWTON_TOL,
+    RESIDUAL_ROUNDING,
+    ROOT_LOG_LIMIT,
+    ROOT_MAX_ITER,
+    ROOT_TOL,
+    SQRT_2_OVER_PI,
+    UNIT_RANGE,
+    Z_INTERPOLATING,
+    RootResult,
+    TheoryError,
+    TheoryResult,
+    _interpolating_gam,
+    finish,
+    newton,
+    solve,
+)
+
+STRAGGLERS = 8  # Newton stops in numpy once this few points still iterate,
+STRAGGLER_FRACTION = 20  # or this fraction of them (1 / 20)
+SQRT_2 = math.sqrt(2.0)
+INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+@dataclass(frozen=True)
+class _Points:
+    """The parameters of points that share one activation (moments are scalars)."""
+
+    psi1: np.ndarray
+    psi2: np.ndarray
+    eps: np.ndarray
+    lam: np.ndarray
+    signal: np.ndarray
+    noise: np.ndarray
+    mu1: float
+    mu1sq: float
+    mustar2: float
+    nu2: float
+
+    def take(self, idx: np.ndarray) -> _Points:
+        return _Points(
+            self.psi1[idx], self.psi2[idx], self.eps[idx], self.lam[idx], self.signal[idx],
+            self.noise[idx], self.mu1, self.mu1sq, self.mustar2, self.nu2,
+        )  # fmt: skip
+
+    @property
+    def p12(self) -> np.ndarray:
+        return self.psi1 / self.psi2
+
+    @property
+    def Q0(self) -> np.ndarray:  # noqa: N802 - the symbol of docs/theory.md
+        return self.signal**2 + self.noise**2
+
+    @property
+    def P(self) -> np.ndarray:  # noqa: N802 - the symbol of docs/theory.md
+        return self.psi1 * self.signal**2 * self.mu1sq
+
+
+def _basis(psi1: np.ndarray, x: np.ndarray, with_atom: bool) -> dict[str, np.ndarray]:
+    """`spectrum.basis` for arrays (x >= 0)."""
+    s = 1.0 + psi1 + x
+    rp = np.sqrt(psi1)
+    r = np.sqrt(((1.0 - rp) ** 2 + x) * ((1.0 + rp) ** 2 + x))
+    h1 = 2.0 / (s + r)
+    out = {"x": x, "h1": h1, "t1": h1 * (1.0 + psi1 * (1.0 - h1))}
+    out["h2"] = h2 = h1 / r
+    out["h3"] = h3 = 1.0 / (r * r * r)
+    # x = 0 (linear activation without ridge): int l^2/l^p over the nonzero eigenvalues, exactly
+    zero = x == 0.0
+    out["t2"] = np.where(
+        zero, h1, h1 * ((1.0 - psi1) ** 2 + 2.0 * (1.0 + psi1) * x) / (r * (r + x))
+    )
+    out["t3"] = np.where(zero, h2, h2 - x * h3)
+    if with_atom:
+        b = 1.0 - psi1 + x
+        t = np.sqrt(b * b + 4.0 * psi1 * x)
+        m1 = np.where(b >= 0.0, 2.0 / (b + t), (t - b) / (2.0 * psi1 * x))
+        m2 = m1 * (1.0 + psi1 * m1) / t
+        out["m1"], out["m2"] = m1, m2
+        out["m3"] = 0.5 * (m2 * (1.0 + 2.0 * psi1 * m1) / t + m2 * (b + 2.0 * psi1) / (t * t))
+    return out
+
+
+def _value(b: dict[str, np.ndarray], a1: Any, poly: tuple[float, float, float], power: int) -> Any:
+    """int poly / A^power (`Spectrum.integrate_with_derivatives(...)[0]` for arrays)."""
+    c0, c1, c2 = poly
+    if power == 1:
+        f = c1 * b["h1"] + c2 * b["t1"]
+        if c0 != 0.0:
+            f = f + c0 * b["m1"]
+    else:
+        f = c1 * b["h2"] + c2 * b["t2"]
+        if c0 != 0.0:
+            f = f + c0 * b["m2"]
+    return a1**-power * f
+
+
+def _eps_c(pts: _Points) -> np.ndarray:
+    """`Coefficients.eps_c` for arrays."""
+    m1s, ms = pts.mu1sq, pts.mustar2
+    b = _basis(pts.psi1, np.full_like(pts.psi1, pts.nu2 / m1s), ms > 0.0)
+    q0 = pts.Q0
+    total = q0 * pts.p12 * _value(b, m1s, (ms, m1s, 0.0), 1)
+    total = total + pts.P * _value(b, m1s, (0.0, 1.0, 0.0), 1)
+    return np.sqrt(math.pi / (2.0 * q0) * total)
+
+
+def _loss_terms(gam: np.ndarray, Q: np.ndarray, s: np.ndarray, eps: np.ndarray) -> dict:  # noqa: N803
+    """`equations.loss_terms` for arrays."""
+    sq = np.sqrt(Q)
+    c = eps * s
+    z = 2.0 * gam * c / sq
+    w = z / SQRT_2
+    half = 0.5 * z * z
+    p_in, p_out = special.erf(w), special.erfc(w)
+    g2in, g2out = special.gammainc(1.5, half), special.gammaincc(1.5, half)
+    phi = INV_SQRT_2PI * np.exp(-half)
+    g1out = 2.0 * phi
+    u = 1.0 + 2.0 * gam
+    th1 = p_in / gam + 2.0 * p_out / u
+    dth1_dz = 2.0 * phi / (gam * u)
+    dth1 = (
+        -p_in / gam - 4.0 * gam * p_out / (u * u) + dth1_dz * z,
+        -0.5 * z * dth1_dz,
+        z * dth1_dz,
+    )
+    positive = eps > 0.0
+    inner = sq * g1out / s + eps * p_out
+    th2 = np.where(positive, 2.0 * eps * eps * p_in + 2.0 * eps * inner / u, 0.0)
+    t = np.where(positive, eps * sq * g1out / (s * u), 0.0)
+    dth2 = (np.where(positive, -4.0 * gam * eps * inner / (u * u), 0.0), t, -2.0 * t)
+    ig = 1.0 / gam
+    out = 4.0 * g2out + 4.0 * z * g1out * ig + z * z * p_out * ig * ig
+    bf = g2in * ig * ig + out / (u * u)
+    dbf_dz = 2.0 * z * z * phi * ig * ig + (
+        -8.0 * z * z * phi
+        + 4.0 * ig * (g1out - 2.0 * z * z * phi)
+        + (2.0 * z * p_out - 2.0 * z * z * phi) * ig * ig
+    ) / (u * u)
+    dbf_dgam = (
+        -2.0 * g2in * ig**3
+        - (4.0 * z * g1out * ig * ig + 2.0 * z * z * p_out * ig**3) / (u * u)
+        - 4.0 * out / u**3
+    )
+    db2 = (Q * (gam * dbf_dgam + z * dbf_dz), Q * (bf - 0.5 * z * dbf_dz), Q * z * dbf_dz)
+    return {"th1": th1, "th2": th2, "b2": Q * bf, "dth1": dth1, "dth2": dth2, "db2": db2}
+
+
+def _integrals(pts: _Points, a1: np.ndarray, a0: np.ndarray) -> tuple[dict, dict]:
+    """`equations.integrals` for arrays: (the six (I, dI/dth1, dI/dth2), the basis)."""
+    m1s, ms, nu2 = pts.mu1sq, pts.mustar2, pts.nu2
+    b = _basis(pts.psi1, a0 / a1, ms > 0.0)
+    x = b["x"]
+    scale1 = a1**-1
+    scale2 = a1**-2
+    r1 = scale1 / a1
+    r2 = scale2 / a1
+
+    positive = x > 0.0  # x = 0: linear activation without ridge, a0 = 0 stays 0
+
+    def combine(*terms: tuple[float, Any]) -> Any:
+        """sum of c * f over the terms of nonzero c (the others may diverge at x = 0)."""
+        out = 0.0
+        for c, f in terms:
+            if c != 0.0:
+                out = out + c * f
+        return out
+
+    def derivatives(first: Any, df: Any, r: Any) -> tuple:
+        """(dI/dth1, dI/dth2) from dI/da1 = -r (first + x F'), dI/da0 = r F'."""
+        da1 = -r * (first + np.where(positive, x * df, 0.0))
+        da0 = r * df
+        return (
+            m1s * da1 + (ms * da0 if ms != 0.0 else 0.0),
+            m1s * da1 + (nu2 * da0 if nu2 != 0.0 else 0.0),
+        )
+
+    def power1(c0: float, c1: float, c2: float) -> tuple:
+        f = combine((c1, b["h1"]), (c2, b["t1"]), (c0, b.get("m1")))
+        df = -combine((c1, b["h2"]), (c2, b["t2"]), (c0, b.get("m2")))
+        return (scale1 * f, *derivatives(f, df, r1))
+
+    def power2(c0: float, c1: float, c2: float) -> tuple:
+        f = combine((c1, b["h2"]), (c2, b["t2"]), (c0, b.get("m2")))
+        df = -2.0 * combine((c1, b["h3"]), (c2, b["t3"]))
+        if c0 != 0.0:
+            df = df - 2.0 * c0 * b["m3"]
+        return (scale2 * f, *derivatives(2.0 * f, df, r2))
+
+    ints = {
+        "g": power1(ms, m1s, 0.0),
+        "q1": power1(0.0, 1.0, 0.0),
+        "q2": power2(0.0, ms, m1s),
+        "q3": power2(ms * ms, 2.0 * m1s * ms, m1s * m1s),
+        "s1": power2(0.0, nu2, m1s),
+        "s2": power2(ms * nu2, m1s * (ms + nu2), m1s * m1s),
+    }
+    if ms == 0.0 and nu2 == 0.0:  # linear activation: what `q_rhs` needs
+        ints["j1"], ints["j2"] = power2(0.0, 1.0, 0.0), power2(0.0, 0.0, 1.0)
+        ridge = pts.lam > 0.0
+        g0, dg0 = _nonzero_inverse_square(pts.psi1, x)
+        da1 = -r2 * (2.0 * g0 + x * dg0)
+        zero = np.zeros_like(x)
+        ints["j0"] = tuple(np.where(ridge, v, zero) for v in (scale2 * g0, m1s * da1, m1s * da1))
+    return ints, b
+
+
+def _nonzero_inverse_square(psi1: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`equations.nonzero_inverse_square` for arrays."""
+    big = psi1 > 1.0
+    b = _basis(np.where(big, 1.0 / psi1, psi1), np.where(big, x / psi1, x), True)
+    g = np.where(big, b["m2"] / psi1**3, b["m2"])
+    dg = np.where(big, -2.0 * b["m3"] / psi1**4, -2.0 * b["m3"])
+    return g, dg
+
+
+def _q_rhs(pts: _Points, th1: Any, th2: Any, b2: Any, ints: dict) -> tuple:
+    """`equations.q_rhs` for arrays."""
+    P, p12 = pts.P, pts.p12  # noqa: N806
+    q3 = ints["q3"]
+    if "j2" not in ints:
+        q1, q2 = ints["q1"], ints["q2"]
+        qf = pts.Q0 - 2.0 * th1 * P * q1[0] + th1 * th1 * P * q2[0] + b2 * p12 * q3[0]
+        dq_th1 = P * (-2.0 * q1[0] - 2.0 * th1 * q1[1] + 2.0 * th1 * q2[0] + th1 * th1 * q2[1])
+        dq_th1 = dq_th1 + b2 * p12 * q3[1]
+        dq_th2 = P * (-2.0 * th1 * q1[2] + th1 * th1 * q2[2]) + b2 * p12 * q3[2]
+        return qf, dq_th1, dq_th2, p12 * q3[0]
+    f2 = pts.signal**2
+    sigma2 = pts.noise**2 + np.where(pts.psi1 < 1.0, f2 * (1.0 - pts.psi1), 0.0)
+    c, d = 2.0 * pts.psi1 * pts.lam, pts.mu1sq * th2
+    j0, j1, j2 = ints["j0"], ints["j1"], ints["j2"]
+    weight = np.where(P > 0.0, pts.psi1 * f2, 0.0)
+    squares, ds_th1, ds_th2 = d * d * j2[0], d * d * j2[1], d * d * j2[2]
+    ds_th2 = ds_th2 + pts.mu1sq * 2.0 * d * j2[0]
+    ridge = c > 0.0
+    squares = squares + np.where(ridge, c * c * j0[0] + 2.0 * c * d * j1[0], 0.0)
+    ds_th1 = ds_th1 + np.where(ridge, c * c * j0[1] + 2.0 * c * d * j1[1], 0.0)
+    ds_th2 = ds_th2 + np.where(
+        ridge, c * c * j0[2] + 2.0 * c * d * j1[2] + pts.mu1sq * 2.0 * c * j1[0], 0.0
+    )
+    qf = sigma2 + weight * squares + b2 * p12 * q3[0]
+    return qf, weight * ds_th1 + b2 * p12 * q3[1], weight * ds_th2 + b2 * p12 * q3[2], p12 * q3[0]
+
+
+def _residual(pts: _Points, u: np.ndarray) -> dict:
+    """`equations.residual` for arrays: F (n, 3), J (n, 3, 3) and the pieces (nan outside)."""
+    gam, Q, s = np.exp(u[:, 0]), np.exp(u[:, 1]), np.exp(u[:, 2])  # noqa: N806
+    lt = _loss_terms(gam, Q, s, pts.eps)
+    th1, th2, b2 = lt["th1"], lt["th2"], lt["b2"]
+    a1 = pts.mu1sq * (th1 + th2)
+    a0 = 2.0 * pts.psi1 * pts.lam + th1 * pts.mustar2 + th2 * pts.nu2
+    ints, base = _integrals(pts, a1, a0)
+    P, p12 = pts.P, pts.p12  # noqa: N806
+    t1, t2, db2 = lt["dth1"], lt["dth2"], lt["db2"]
+    g, q3, s1, s2 = (ints[k] for k in ("g", "q3", "s1", "s2"))
+    n = len(gam)
+    F = np.empty((n, 3))  # noqa: N806
+    J = np.empty((n, 3, 3))  # noqa: N806
+    F[:, 0] = np.log(gam) - np.log(p12 * g[0])
+    gi = 1.0 / g[0]
+    J[:, 0, 0] = 1.0 - (g[1] * t1[0] + g[2] * t2[0]) * gi
+    J[:, 0, 1] = -(g[1] * t1[1] + g[2] * t2[1]) * gi
+    J[:, 0, 2] = -(g[1] * t1[2] + g[2] * t2[2]) * gi
+    qf, dq_th1, dq_th2, dq_b2 = _q_rhs(pts, th1, th2, b2, ints)
+    valid = qf > 0.0
+    F[:, 1] = np.log(Q) - np.log(np.where(valid, qf, np.nan))
+    qi = 1.0 / qf
+    J[:, 1, 0] = -(dq_th1 * t1[0] + dq_th2 * t2[0] + dq_b2 * db2[0]) * qi
+    J[:, 1, 1] = 1.0 - (dq_th1 * t1[1] + dq_th2 * t2[1] + dq_b2 * db2[1]) * qi
+    J[:, 1, 2] = -(dq_th1 * t1[2] + dq_th2 * t2[2] + dq_b2 * db2[2]) * qi
+    sf = th1 * th1 * P * s1[0] + b2 * p12 * s2[0]
+    F[:, 2] = 2.0 * np.log(s) - np.log(sf)
+    ds_th1 = P * (2.0 * th1 * s1[0] + th1 * th1 * s1[1]) + b2 * p12 * s2[1]
+    ds_th2 = P * th1 * th1 * s1[2] + b2 * p12 * s2[2]
+    ds_b2 = p12 * s2[0]
+    si = 1.0 / sf
+    J[:, 2, 0] = -(ds_th1 * t1[0] + ds_th2 * t2[0] + ds_b2 * db2[0]) * si
+    J[:, 2, 1] = -(ds_th1 * t1[1] + ds_th2 * t2[1] + ds_b2 * db2[1]) * si
+    J[:, 2, 2] = 2.0 - (ds_th1 * t1[2] + ds_th2 * t2[2] + ds_b2 * db2[2]) * si
+    F[~valid] = np.nan
+    return {"F": F, "J": J, "gam": gam, "Q": Q, "s": s, "lt": lt, "ints": ints, "a1": a1,
+            "a0": a0, "basis": base}  # fmt: skip
+
+
+def _solve3(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`solve.linear_solve` for a stack of 3 x 3 systems: (x, ok); ok False where singular."""
+    n = len(b)
+    rows = np.concatenate([a, b[:, :, None]], axis=2)
+    ok = np.ones(n, dtype=bool)
+    idx = np.arange(n)
+    for col in range(3):
+        # first row of largest |pivot| (ties to the upper row, as the scalar loop)
+        pivot = col + np.argmax(np.abs(rows[:, col:, col]), axis=1)
+        p = rows[idx, pivot, col]
+        ok &= (p != 0.0) & np.isfinite(p)
+        head = rows[idx, pivot].copy()
+        rows[idx, pivot] = rows[:, col]
+        rows[:, col] = head
+        for r in range(col + 1, 3):
+            factor = rows[:, r, col] / np.where(ok, p, 1.0)
+            update = factor != 0.0
+            rows[:, r, col + 1 :] -= np.where(
+                update[:, None], factor[:, None] * head[:, col + 1 :], 0.0
+            )
+    x = np.empty((n, 3))
+    for i in range(2, -1, -1):
+        acc = rows[:, i, 3].copy()
+        for k in range(i + 1, 3):
+            acc -= rows[:, i, k] * x[:, k]
+        x[:, i] = acc / np.where(ok, rows[:, i, i], 1.0)
+    return x, ok
+
+
+def _newton(pts: _Points, u0: np.ndarray) -> dict[str, np.ndarray]:
+    """`solve.newton` on `_residual`, for all points at once.
+
+    Returns u, converged, iterations (at convergence, or where the point failed), residual,
+    and `straggler`: the last points still iterating (STRAGGLERS, or 1 / STRAGGLER_FRACTION of
+    them), left where they are (their iterations so far in `iterations`) for `solve.newton` to
+    go on from.
+    """
+    n = len(u0)
+    x = u0.copy()
+    converged = np.zeros(n, dtype=bool)
+    straggler = np.zeros(n, dtype=bool)
+    iterations = np.zeros(n, dtype=int)
+    final = np.full(n, math.inf)
+    ev = _residual(pts, x)
+    f = ev["F"]
+    jac = ev["J"]
+    merit = np.sum(f * f, axis=1)
+    active = np.isfinite(merit)  # a start outside the domain fails here, after 0 iterations
+    for it in range(NEWTON_MAX_ITER + 1):
+        if not active.any():
+            break
+        res = np.max(np.abs(f), axis=1)
+        done = active & np.isfinite(res) & (res < NEWTON_TOL)
+        converged |= done
+        final[done] = res[done]
+        iterations[active] = it
+        active &= np.isfinite(res) & ~done
+        if it == NEWTON_MAX_ITER:
+            break
+        if active.sum() <= max(STRAGGLERS, n // STRAGGLER_FRACTION):
+            straggler = active.copy()  # cheaper in `solve.newton` than in numpy calls
+            break
+        ia = np.flatnonzero(active)
+        step, ok = _solve3(jac[ia], f[ia])
+        step = -step
+        size = np.max(np.abs(step), axis=1)
+        ok &= np.isfinite(size)
+        active[ia[~ok]] = False
+        ia, step, size = ia[ok], step[ok], size[ok]
+        big = size > NEWTON_MAX_STEP
+        step[big] *= (NEWTON_MAX_STEP / size[big])[:, None]
+        t = np.ones(len(ia))
+        pending = np.arange(len(ia))
+        while len(pending):
+            who = ia[pending]
+            candidate = x[who] + t[pending, None] * step[pending]
+            with np.errstate(all="ignore"):
+                trial = _residual(pts.take(who), candidate)
+            f_trial = trial["F"]
+            merit_trial = np.sum(f_trial * f_trial, axis=1)
+            accept = np.isfinite(merit_trial) & (
+                merit_trial <= (1.0 - 2.0 * ARMIJO * t[pending]) * merit[who]
+            )
+            took = who[accept]
+            x[took] = candidate[accept]
+            f[took] = f_trial[accept]
+            jac[took] = trial["J"][accept]
+            merit[took] = merit_trial[accept]
+            pending = pending[~accept]
+            t[pending] *= 0.5
+            lost = t[pending] < LINE_SEARCH_MIN
+            active[ia[pending[lost]]] = False
+            pending = pending[~lost]
+    return {
+        "u": x, "converged": converged, "iterations": iterations, "residual": final,
+        "straggler": straggler,
+    }  # fmt: skip
+
+
+def _hessian(pts: _Points, ev: dict) -> np.ndarray:
+    """`equations.saddle_hessian` at the stationary points of `ev` (n, 6, 6), log variables."""
+    lt, ints = ev["lt"], ev["ints"]
+    Q, s, gam = ev["Q"], ev["s"], ev["gam"]  # noqa: N806
+    th1, th2, b2 = lt["th1"], lt["th2"], lt["b2"]
+    P, p12 = pts.P, pts.p12  # noqa: N806
+    d1 = (lt["dth1"][1], lt["dth1"][2], lt["dth1"][0])
+    d2 = (lt["dth2"][1], lt["dth2"][2], lt["dth2"][0])
+    db = (lt["db2"][1], lt["db2"][2], lt["db2"][0])
+    g, q1, q2, q3, s1, s2 = (ints[k] for k in ("g", "q1", "q2", "q3", "s1", "s2"))
+    _, dq1, dq2, _ = _q_rhs(pts, th1, th2, b2, ints)
+    ds1 = b2 * p12 * s2[1] + P * (2.0 * th1 * s1[0] + th1 * th1 * s1[1])
+    ds2 = b2 * p12 * s2[2] + P * th1 * th1 * s1[2]
+    h = np.zeros((len(Q), 6, 6))
+    h[:, 0, 0], h[:, 0, 1], h[:, 0, 2] = 0.5 * Q * d1[0], 0.5 * Q * d1[1], 0.5 * Q * d1[2]
+    h[:, 0, 4] = -0.5 * Q * th1
+    h[:, 1, 0], h[:, 1, 1], h[:, 1, 2] = (
+        s * s * d2[0],
+        s * s * (lt["th2"] - th2 + d2[1]),
+        s * s * d2[2],
+    )
+    h[:, 1, 5] = -s * s * th2
+    h[:, 2, 0], h[:, 2, 1], h[:, 2, 2] = -0.5 * gam * db[0], -0.5 * gam * db[1], -0.5 * gam * db[2]
+    h[:, 2, 3] = 0.5 * gam * b2
+    h[:, 3, 2] = 0.5 * b2 * gam
+    h[:, 3, 4], h[:, 3, 5] = -0.5 * b2 * p12 * g[1] * th1, -0.5 * b2 * p12 * g[2] * th2
+    h[:, 4, 0], h[:, 4, 3] = -0.5 * th1 * Q, 0.5 * th1 * b2 * p12 * q3[0]
+    h[:, 4, 4], h[:, 4, 5] = 0.5 * th1 * th1 * dq1, 0.5 * th1 * th2 * dq2
+    h[:, 5, 1], h[:, 5, 3] = -th2 * s * s, 0.5 * th2 * b2 * p12 * s2[0]
+    h[:, 5, 4], h[:, 5, 5] = 0.5 * th2 * th1 * ds1, 0.5 * th2 * th2 * ds2
+    return 0.5 * (h + np.transpose(h, (0, 2, 1)))
+
+
+def _inertia_ok(hess: np.ndarray, eps_zero: np.ndarray) -> np.ndarray:
+    """Whether each Hessian has the inertia of a min-max saddle (`solve.saddle_inertia`).
+
+    Points whose (s, th2) rows underflow are not decided here (False): `solve` decides them.
+    """
+    ok = np.zeros(len(hess), dtype=bool)
+    for mask, free in ((~eps_zero, [0, 1, 2, 3, 4, 5]), (eps_zero, [0, 2, 3, 4])):
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            continue
+        sub = hess[np.ix_(idx, free, free)]
+        size = np.max(np.abs(sub), axis=2)
+        fine = np.all((size > HESSIAN_TINY) & np.isfinite(size), axis=1)
+        sub, size, idx = sub[fine], size[fine], idx[fine]
+        scale = 1.0 / np.sqrt(size)
+        eig = np.linalg.eigvalsh(sub * scale[:, :, None] * scale[:, None, :])
+        half = len(free) // 2
+        ok[idx] = (np.sum(eig > 0.0, axis=1) == half) & (np.sum(eig < 0.0, axis=1) == half)
+    return ok
+
+
+def _error_bound(ev: dict, eps_test: np.ndarray) -> np.ndarray:
+    """`solve._error_bound` for arrays (inf where J is singular)."""
+    j = ev["J"]
+    (a, b, c), (d, e, f), (g, h, i) = (tuple(j[:, r, k] for k in range(3)) for r in range(3))
+    c00, c10, c20 = e * i - f * h, f * g - d * i, d * h - e * g
+    c11, c21 = a * i - c * g, b * g - a * h
+    c12, c22 = c * d - a * f, a * e - b * d
+    det = a * c00 + b * c10 + c * c20
+    inv1 = np.stack([c10, c11, c12], axis=1) / det[:, None]
+    inv2 = np.stack([c20, c21, c22], axis=1) / det[:, None]
+    Q, s = ev["Q"], ev["s"]  # noqa: N806
+    cross = 2.0 * SQRT_2_OVER_PI * eps_test * np.sqrt(Q) * s
+    e_rob = Q + cross + (eps_test * s) ** 2
+    d_log_q = (Q + 0.5 * cross) / e_rob
+    d_log_s = (cross + 2.0 * (eps_test * s) ** 2) / e_rob
+    row_q = np.sum(np.abs(inv1), axis=1)
+    row_e = np.sum(np.abs(d_log_q[:, None] * inv1 + d_log_s[:, None] * inv2), axis=1)
+    bound = RESIDUAL_ROUNDING * np.maximum(row_q, row_e)
+    return np.where((det != 0.0) & np.isfinite(det), bound, math.inf)
+
+
+def _outputs(pts: _Points, ev: dict) -> dict[str, np.ndarray]:
+    """`equations.order_parameters` and `training_loss` for arrays."""
+    lt, b, a1 = ev["lt"], ev["basis"], ev["a1"]
+    m1s, ms = pts.mu1sq, pts.mustar2
+    th1, b2 = lt["th1"], lt["b2"]
+    P, p12 = pts.P, pts.p12  # noqa: N806
+    t1 = th1 * th1 * P
+    norm_a2 = t1 * _value(b, a1, (0.0, 1.0, 0.0), 2) + b2 * p12 * _value(b, a1, (ms, m1s, 0.0), 2)
+    norm_w2 = t1 * _value(b, a1, (0.0, 0.0, 1.0), 2) + b2 * p12 * _value(b, a1, (0.0, ms, m1s), 2)
+    beta_w = th1 * pts.mu1 * pts.psi1 * pts.signal**2 * _value(b, a1, (0.0, 1.0, 0.0), 1)
+    gam, Q, s, eps = ev["gam"], ev["Q"], ev["s"], pts.eps  # noqa: N806
+    sq = np.sqrt(Q)
+    c = eps * s
+    z = 2.0 * gam * c / sq
+    w = z / SQRT_2
+    p_in, p_out = special.erf(w), special.erfc(w)
+    g2out = special.gammaincc(1.5, 0.5 * z * z)
+    phi = INV_SQRT_2PI * np.exp(-0.5 * z * z)
+    outside = Q * g2out + 4.0 * c * sq * phi + c * c * p_out
+    loss = c * c * p_in + outside / (1.0 + 2.0 * gam) ** 2
+    return {
+        "norm_a2": norm_a2,
+        "norm_w2": norm_w2,
+        "beta_w": beta_w,
+        "train_objective": loss + pts.psi1 * pts.lam * norm_a2,
+    }
+
+
+def _go_on(problem: Problem, u: np.ndarray, iterations: int, straggler: bool) -> Any:
+    """Case 5 of `solve` for a point whose batched Newton from the default start stopped after
+    `iterations`: Newton goes on in `solve.newton` (a straggler) or has failed; then
+    `solve.finish` (continuation, certificate). The result, the TheoryError, or None."""
+    co = Coefficients.from_problem(problem)
+    if straggler:
+        root = newton(lambda v: residual(co, v), u.tolist(), max_iter=NEWTON_MAX_ITER - iterations)
+        iterations += root.iterations
+    else:
+        root = RootResult(tuple(u.tolist()), iterations, math.inf, False, "stopped")
+    try:
+        return finish(problem, co, co.eps_c(), root, iterations)
+    except TheoryError as error:
+        return error
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError):
+        return None  # `solve` words the failure
+
+
+def _generic(
+    problems: list[Problem], pts: _Points, eps_c: np.ndarray, u0: np.ndarray | None = None
+) -> list[Any]:
+    """Newton (from `u0`, else the default start) and the certificate, as in case 5 of `solve`
+    (None where `solve` must decide)."""
+    default = u0 is None
+    if default:
+        p12, q0 = pts.p12, pts.Q0
+        u0 = np.stack([np.log(p12), np.log(q0), np.full_like(p12, math.log(DEFAULT_S))], axis=1)
+    with np.errstate(all="ignore"):
+        root = _newton(pts, u0)
+        u, converged, iterations, residual = (
+            root[k] for k in ("u", "converged", "iterations", "residual")
+        )
+        out: list[Any] = [None] * len(problems)
+        if default:  # the rest of case 5 as `solve` does it, from where Newton stopped
+            for i in np.flatnonzero(~converged).tolist():
+                out[i] = _go_on(problems[i], u[i], int(iterations[i]), bool(root["straggler"][i]))
+        idx = np.flatnonzero(converged)
+        if not len(idx):
+            return out
+        sub = pts.take(idx)
+        ev = _residual(sub, u[idx])
+        eps_test = np.array([problems[i].eps_test for i in idx])
+        certified = _error_bound(ev, eps_test) < ERROR_BOUND_MAX
+        certified &= _inertia_ok(_hessian(sub, ev), sub.eps == 0.0)
+        values = _outputs(sub, ev)
+        certified &= np.all(np.isfinite([ev["Q"], ev["s"], *values.values()]), axis=0)
+    cols = [
+        ev["Q"], ev["s"], values["train_objective"], values["norm_a2"], values["norm_w2"],
+        values["beta_w"], eps_c[idx], iterations[idx], residual[idx], ev["gam"], sub.eps > 0.0,
+        certified,
+    ]  # fmt: skip
+    build = TheoryResult.build
+    for i, (Q, s, obj, na2, nw2, bw, ec, its, res, gam, positive, ok) in zip(  # noqa: N806
+        idx.tolist(), zip(*(c.tolist() for c in cols), strict=True), strict=True
+    ):
+        if ok:
+            out[i] = build(
+                problems[i], regime="adversarial" if positive else "ridge", Q=Q, s=s,
+                train_objective=obj, norm_a2=na2, norm_w2=nw2, beta_w=bw, grad_norm2=s * s,
+                eps_c=ec, iterations=its, residual=res, gam=gam,
+                inertia=(3, 3) if positive else (2, 2),
+            )  # fmt: skip
+    return out
+
+
+def _transform(b: dict, a1: Any, poly: tuple[float, float, float], power: int) -> tuple:
+    """`Spectrum.integrate_with_derivatives` for arrays: (I, dI/da1, dI/da0), same operations."""
+    c0, c1, c2 = poly
+    if power == 1:
+        f = c1 * b["h1"] + c2 * b["t1"]
+        df = -(c1 * b["h2"] + c2 * b["t2"])
+        if c0 != 0.0:
+            f = f + c0 * b["m1"]
+            df = df - c0 * b["m2"]
+    else:
+        f = c1 * b["h2"] + c2 * b["t2"]
+        df = -2.0 * (c1 * b["h3"] + c2 * b["t3"])
+        if c0 != 0.0:
+            f = f + c0 * b["m2"]
+            df = df - 2.0 * c0 * b["m3"]
+    scale = a1**-power
+    return scale * f, -scale / a1 * (power * f + b["x"] * df), scale / a1 * df
+
+
+def _decreasing_root(fun: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """`solve._decreasing_root` for n functions at once: (roots, found)."""
+    lo, hi = np.full(n, -INTERPOLATOR_LOG_RANGE), np.full(n, INTERPOLATOR_LOG_RANGE)
+    found = np.ones(n, dtype=bool)
+    for end, sign in ((lo, -1.0), (hi, 1.0)):
+        todo = np.arange(n)
+        while len(todo):
+            f = fun(todo, end[todo])[0]
+            out_of = sign * f >= 0.0 if sign > 0 else f <= 0.0
+            out_of |= ~np.isfinite(f)
+            bad = out_of & ((np.abs(end[todo]) > ROOT_LOG_LIMIT) | ~np.isfinite(f))
+            found[todo[bad]] = False
+            todo = todo[out_of & ~bad]
+            end[todo] *= 2.0
+    y = np.where((lo < 0.0) & (0.0 < hi), 0.0, 0.5 * (lo + hi))
+    done = ~found
+    root = np.full(n, np.nan)
+    for _ in range(ROOT_MAX_ITER):
+        act = np.flatnonzero(~done)
+        if not len(act):
+            break
+        f, df = fun(act, y[act])
+        zero = f == 0.0
+        root[act[zero]] = y[act[zero]]
+        done[act[zero]] = True
+        keep = ~zero
+        act, f, df = act[keep], f[keep], df[keep]
+        ya = y[act]
+        lo[act] = np.where(f > 0.0, ya, lo[act])
+        hi[act] = np.where(f > 0.0, hi[act], ya)
+        nxt = np.where(df < 0.0, ya - f / np.where(df < 0.0, df, 1.0), np.nan)
+        inside = (lo[act] < nxt) & (nxt < hi[act])
+        nxt = np.where(inside, nxt, 0.5 * (lo[act] + hi[act]))
+        stop = np.abs(nxt - ya) <= ROOT_TOL + 4.0 * EPS * np.abs(ya)
+        root[act[stop]] = nxt[stop]
+        done[act[stop]] = True
+        y[act] = nxt
+    found &= np.isfinite(root)
+    return root, found
+
+
+def _interpolators(pts: _Points, norm: str) -> dict[str, np.ndarray]:
+    """`solve._interpolator` for arrays (every point overparametrised): t, Q, the order
+    parameters, residual, and `ok` (False where `solve` must decide: no root, infinite limit)."""
+    m1s, ms, nu2 = pts.mu1sq, pts.mustar2, pts.nu2
+    k = (ms, m1s, 0.0)
+
+    def shape(t: np.ndarray) -> tuple[Any, np.ndarray]:
+        if norm == "norm":
+            return m1s, ms + t
+        return m1s * (1.0 + t), ms + t * nu2
+
+    slope = (0.0, 1.0) if norm == "norm" else (m1s, nu2)
+
+    def excess(idx: np.ndarray, log_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        t = np.exp(log_t)
+        a1, a0 = shape(t)
+        b = _basis(pts.psi1[idx], a0 / a1, ms > 0.0)
+        value, d1, d0 = _transform(b, a1, k, 1)
+        return np.log(pts.p12[idx] * value), t * (slope[0] * d1 + slope[1] * d0) / value
+
+    n = len(pts.psi1)
+    log_t, ok = _decreasing_root(excess, n)
+    log_t = np.where(ok, log_t, 0.0)
+    t = np.exp(log_t)
+    a1, a0 = shape(t)
+    b = _basis(pts.psi1, a0 / a1, ms > 0.0)
+    P, p12 = pts.P, pts.p12  # noqa: N806
+    denom = 1.0 - p12 * _transform(b, a1, (ms * ms, 2.0 * m1s * ms, m1s * m1s), 2)[0]
+    num = pts.Q0 + (
+        -2.0 * P * _transform(b, a1, (0.0, 1.0, 0.0), 1)[0]
+        + P * _transform(b, a1, (0.0, ms, m1s), 2)[0]
+    )
+    ok &= denom > 0.0
+    Q = num / denom  # noqa: N806
+    order = _order(pts, b, a1, 1.0, Q)
+    ok &= (Q > 0.0) & np.all(np.isfinite([Q, *order.values()]), axis=0)
+    return {"t": t, "Q": Q, "ok": ok, "residual": np.abs(excess(np.arange(n), log_t)[0]), **order}
+
+
+def _order(pts: _Points, b: dict, a1: Any, th1: Any, b2: np.ndarray) -> dict[str, np.ndarray]:
+    """`equations.order_parameters` for arrays."""
+    m1s, ms, nu2 = pts.mu1sq, pts.mustar2, pts.nu2
+    P, p12 = pts.P, pts.p12  # noqa: N806
+    t1 = th1 * th1 * P
+    return {
+        "norm_a2": t1 * _value(b, a1, (0.0, 1.0, 0.0), 2)
+        + b2 * p12 * _value(b, a1, (ms, m1s, 0.0), 2),
+        "norm_w2": t1 * _value(b, a1, (0.0, 0.0, 1.0), 2)
+        + b2 * p12 * _value(b, a1, (0.0, ms, m1s), 2),
+        "beta_w": th1 * pts.mu1 * pts.psi1 * pts.signal**2 * _value(b, a1, (0.0, 1.0, 0.0), 1),
+        "grad_norm2": t1 * _value(b, a1, (0.0, nu2, m1s), 2)
+        + b2 * p12 * _value(b, a1, (ms * nu2, m1s * (ms + nu2), m1s * m1s), 2),
+    }
+
+
+def _limits(problems: list[Problem], pts: _Points, eps_c: np.ndarray) -> list[Any]:
+    """lam = 0, overparametrised (cases 2 and 4 of `solve`): the minimum-norm limit at eps = 0;
+    at eps > 0 the minimum-||a||_M limit where it is exact in double precision, else Newton
+    from it (None where `solve` must decide)."""
+    out: list[Any] = [None] * len(problems)
+    build = TheoryResult.build
+    with np.errstate(all="ignore"):
+        zero = pts.eps == 0.0
+        for norm, members in (("norm", np.flatnonzero(zero)), ("M", np.flatnonzero(~zero))):
+            if not len(members):
+                continue
+            sub = pts.take(members)
+            lim = _interpolators(sub, norm)
+            s = np.sqrt(lim["grad_norm2"])
+            if norm == "M":
+                z = lim["t"] * s / (sub.eps * np.sqrt(lim["Q"]))
+                closed = lim["ok"] & (z >= Z_INTERPOLATING)
+                newton = lim["ok"] & ~closed
+                if newton.any():
+                    guess = np.stack(
+                        [np.log(0.5 * lim["t"]) - 2.0 * np.log(sub.eps), np.log(lim["Q"]),
+                         np.log(s)], axis=1,
+                    )[newton]  # fmt: skip
+                    idx = members[newton]
+                    found = _generic([problems[i] for i in idx], pts.take(idx), eps_c[idx], guess)
+                    for i, result in zip(idx.tolist(), found, strict=True):
+                        out[i] = result
+            else:
+                closed = lim["ok"]
+            for k in np.flatnonzero(closed).tolist():
+                i = int(members[k])
+                eps = float(sub.eps[k])
+                si = float(s[k])
+                out[i] = build(
+                    problems[i],
+                    regime="min_norm" if norm == "norm" else "min_M_norm",
+                    Q=float(lim["Q"][k]),
+                    s=si,
+                    train_objective=0.0 if norm == "norm" else (eps * si) ** 2,
+                    norm_a2=float(lim["norm_a2"][k]),
+                    norm_w2=float(lim["norm_w2"][k]),
+                    beta_w=float(lim["beta_w"][k]),
+                    grad_norm2=float(lim["grad_norm2"][k]),
+                    eps_c=float(eps_c[i]),
+                    residual=float(lim["residual"][k]),
+                    gam=0.0 if norm == "norm" else _interpolating_gam(float(lim["t"][k]), eps),
+                )
+    return out
+
+
+def _group(problems: list[Problem]) -> list[Any]:
+    """Points sharing one activation: trivial and generic points here, the rest by `solve`."""
+    mom = problems[0].moments
+    mu1, mustar2, nu2 = mom.mu1, mom.mu_star2, mom.nu2
+    scale = mu1 * mu1 + mustar2 + nu2
+    out: list[Any] = [None] * len(problems)
+    if scale <= 0.0:
+        return out
+    mu1 = 0.0 if mu1 * mu1 <= MOMENT_ZERO * scale else mu1
+    mustar2 = 0.0 if mustar2 <= MOMENT_ZERO * scale else mustar2
+    nu2 = 0.0 if nu2 <= MOMENT_ZERO * scale else nu2
+    if mu1 == 0.0:
+        return out  # constant precision A: moment formulas, left to `solve`
+    cols = np.array(
+        [(p.psi1, p.psi2, p.eps, p.lam, p.signal, p.noise) for p in problems], dtype=float
+    )
+    pts = _Points(*cols.T, mu1=mu1, mu1sq=mu1 * mu1, mustar2=mustar2, nu2=nu2)
+    with np.errstate(all="ignore"):
+        eps_c = _eps_c(pts)
+        trivial = (pts.eps > 0.0) & (pts.eps >= eps_c)
+        linear = mustar2 == 0.0 and nu2 == 0.0
+        mass = 1.0 if mustar2 > 0.0 else np.minimum(1.0, 1.0 / pts.psi1)
+        over = pts.p12 * mass > 1.0
+        limit = (pts.lam == 0.0) & over
+        # exactly at the interpolation threshold without regularisation: an error
+        special_case = (pts.eps == 0.0) & (pts.lam == 0.0) & (pts.p12 * mass == 1.0)
+        if linear:  # the exact-recovery phase is decided by `solve`
+            special_case |= (pts.noise == 0.0) & (pts.psi1 >= 1.0) & (pts.psi2 > 1.0)
+        special_case |= ~(pts.P > 0.0) | ~np.isfinite(eps_c)
+        scale = np.hypot(pts.signal, pts.noise)  # `solve` rescales these (UNIT_RANGE)
+        special_case |= (scale < UNIT_RANGE[0]) | (scale > UNIT_RANGE[1])
+    for i in np.flatnonzero(trivial):
+        q0 = problems[i].null_risk
+        out[i] = TheoryResult.build(
+            problems[i], regime="trivial", Q=q0, s=0.0, train_objective=q0, norm_a2=0.0,
+            norm_w2=0.0, beta_w=0.0, grad_norm2=0.0, eps_c=float(eps_c[i]),
+        )  # fmt: skip
+    rest = ~trivial & ~special_case
+    for mask, method in ((rest & limit, _limits), (rest & ~limit, _generic)):
+        idx = np.flatnonzero(mask)
+        if len(idx):
+            found = method([problems[i] for i in idx], pts.take(idx), eps_c[idx])
+            for i, result in zip(idx.tolist(), found, strict=True):
+                out[i] = result
+    return out
+
+
+def solve_batch(problems: Sequence[Problem]) -> list[TheoryResult | TheoryError]:
+    """`solve(problem)` (cold) for every problem, the generic points vectorised (module
+    docstring): a TheoryResult, or the TheoryError of a point that has no certified solution,
+    in the order of `problems`."""
+    problems = list(problems)
+    out: list[Any] = [None] * len(problems)
+    groups: dict[int, list[int]] = {}
+    for i, p in enumerate(problems):
+        groups.setdefault(id(p.activation), []).append(i)
+    for members in groups.values():
+        for i, result in zip(members, _group([problems[i] for i in members]), strict=True):
+            out[i] = result
+    for i, result in enumerate(out):
+        if result is None:
+            try:
+                out[i] = solve(problems[i])
+            except TheoryError as error:
+                out[i] = error
+    return out

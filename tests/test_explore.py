@@ -1,0 +1,218 @@
+"""`advrf explore` without a browser: the view, its curve against `advrf theory`, its messages,
+the simulation points of a store, and the Bokeh document's controls (tests/test_explore_browser.py
+drives the page in chromium)."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import math
+import socket
+
+import numpy as np
+import pytest
+from sweep_fakes import FAKE
+
+from advrf.cli import main
+from advrf.experiments.sweep import read_results, run_sweep, sweep_units
+from advrf.explore import simulations
+from advrf.explore.view import View, compute
+from advrf.grid import axes_from_mapping
+from advrf.theory import solve
+
+bokeh = pytest.importorskip("bokeh", reason="Bokeh is not installed: pip install 'advrf[explore]'")
+from bokeh.document import Document  # noqa: E402
+from bokeh.events import ButtonClick  # noqa: E402
+
+from advrf.explore.page import populate  # noqa: E402
+
+
+def cli_rows(capsys, view: View) -> list[dict]:
+    main(["theory", *view.command_arguments(), "--json"])
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def cli_error(capsys, argv: list[str]) -> str:
+    assert main(["theory", *argv]) == 2
+    prefix = "advrf theory: error: "
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(prefix)
+    return err[len(prefix) :]
+
+
+def page(query: str = "", results=None) -> Document:
+    doc = Document()
+    populate(doc, query, simulations.load(results) if results is not None else None)
+    return doc
+
+
+def message(doc: Document) -> str:
+    return html.unescape(doc.get_model_by_name("message").text)
+
+
+def test_query_round_trip_with_pins():
+    view = View(psi2=3.5, eps=0.25, eps_test=0.5, lam=1e-3, x="lam", lo=1e-4, hi=10.0)
+    pins = [View(eps=0.1), View(activation="tanh", x="eps", lo=0.0, hi=1.0, log=False)]
+    assert View.from_query(view.to_query(pins)) == (view, pins)
+    with pytest.raises(ValueError, match="unknown view parameter"):
+        View.from_query("psi3=1")
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        View(psi2=2.0, eps=0.2, noise=0.5, lo=0.2, hi=20.0, count=25),
+        View(psi1=3.0, psi2=1.5, x="eps", lo=0.0, hi=1.2, count=13, log=False, lam=1e-3),
+        View(psi1=2.0, eps=0.2, eps_test=0.4, x="psi2", lo=0.5, hi=8.0, count=9),
+    ],
+)
+def test_curve_equals_the_equivalent_theory_command(capsys, view):
+    rows = cli_rows(capsys, view)
+    curve = compute(view)
+    assert [r[view.x] for r in rows] == list(curve.x)
+    assert [r["robust_error"] for r in rows] == list(curve.values("robust_error"))
+    assert [r["standard_error"] for r in rows] == list(curve.values("standard_error"))
+    assert [r["eps_test"] for r in rows] == [p.eps_test for p in curve.problems]
+    assert view.theory_command().startswith("advrf theory --activation relu_shifted --psi1 ")
+    assert view.sweep_command().endswith(" --theory --out results/explore")
+
+
+def test_a_failed_point_is_a_gap_with_its_message(capsys):
+    view = View(psi2=2.0, eps=0.0, lam=0.0, lo=1.0, hi=3.0, count=3, log=False)
+    curve = compute(view)
+    main(["theory", *view.command_arguments(), "--json"])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r.get("error") for r in rows] == list(curve.errors)
+    assert curve.errors[1] is not None and "interpolation threshold" in curve.errors[1]
+    rob = curve.values("robust_error")
+    assert math.isnan(rob[1]) and np.isfinite(rob[[0, 2]]).all()
+    row = list(csv.DictReader(io.StringIO(curve.csv_text())))[1]
+    assert row["psi1"] == "2.0" and row["robust_error"] == "" and row["converged"] == "False"
+    assert row["error"] == curve.errors[1]
+    doc = page("psi2=2.0&eps=0.0&lo=1.0&hi=3.0&count=3&log=0")
+    assert "1 of 3 points failed" in message(doc) and curve.errors[1] in message(doc)
+    assert list(doc.get_model_by_name("failed").data["x"]) == [2.0]
+
+
+@pytest.mark.parametrize(
+    ("control", "text", "argv"),
+    [
+        ("text_psi2", "-1", ["--psi1", "1", "--psi2", "-1", "--eps", "0.1"]),
+        ("text_eps", "abc", ["--psi1", "1", "--psi2", "2", "--eps", "abc"]),
+        ("text_noise", "nan", ["--psi1", "1", "--psi2", "2", "--eps", "0.1", "--noise", "nan"]),
+        ("lo", "0", ["--psi1", "log:0.0:100.0:200", "--psi2", "2", "--eps", "0.1"]),
+        ("count", "0", ["--psi1", "log:0.1:100.0:0", "--psi2", "2", "--eps", "0.1"]),
+    ],
+)
+def test_a_bad_control_gets_the_cli_message_and_no_curve(capsys, control, text, argv):
+    doc = page()
+    assert len(doc.get_model_by_name("curve").data["x"]) == 200
+    doc.get_model_by_name(control).value = text
+    expected = cli_error(capsys, argv)
+    assert f"error: {expected}" in message(doc)
+    assert len(doc.get_model_by_name("curve").data["x"]) == 0
+
+
+def test_interpolation_point_and_trivial_phase():
+    assert compute(View(psi2=3.0)).interpolation_x() == 3.0
+    assert compute(View(psi1=2.0, psi2=3.0, x="psi2")).interpolation_x() == 2.0
+    linear = View(activation="linear", psi2=0.5, lo=0.1, hi=10.0, count=20)
+    assert compute(linear).interpolation_x() == 0.5  # min(psi1, 1) = psi2
+    assert compute(linear.with_(psi2=2.0)).interpolation_x() is None  # d < n: never
+    assert compute(View(x="eps", lo=0.0, hi=1.0, log=False)).interpolation_x() is None
+    view = View(psi2=2.0, eps=1.0, lo=0.1, hi=10.0, count=30)
+    curve = compute(view)
+    expected = [solve(p).phase == "trivial" for p in curve.problems]
+    assert 0 < sum(expected) < len(expected)
+    assert list(curve.trivial) == expected
+    assert np.all(curve.values("robust_error")[curve.trivial] == curve.null_risk[curve.trivial])
+    doc = page(view.to_query())
+    assert len(doc.get_model_by_name("trivial").data["left"]) == sum(expected)
+
+
+def test_simulation_points_are_seed_means_with_standard_errors(tmp_path):
+    grid = {"psi1": "0.5,1,2", "psi2": "2", "eps": "0.1,0.2", "noise": "0.5"}
+    units = sweep_units(axes_from_mapping(grid), theory=True, simulate=True, d=[30], seeds=3)
+    run_sweep(tmp_path, units, methods=FAKE, progress=False)
+    view = View(psi2=2.0, eps=0.2, noise=0.5, lo=0.5, hi=1.5)  # psi1 = 2 is outside the range
+    got = simulations.points(simulations.load(tmp_path), view)
+    table = read_results(tmp_path)
+    rows = table[(table["method"] == "simulation") & (table["eps"] == 0.2)]
+    assert list(got["x"]) == [0.5, 1.0]
+    for x, point in zip((0.5, 1.0), got.itertuples(), strict=True):
+        seeds = rows[rows["psi1"] == x]["robust_error"].to_numpy()
+        assert len(seeds) == 3 == point.seeds
+        assert point.robust_error_mean == pytest.approx(seeds.mean(), rel=1e-12)
+        assert point.robust_error_sem == pytest.approx(seeds.std(ddof=1) / 3**0.5, rel=1e-12)
+    assert simulations.points(simulations.load(tmp_path), view.with_(eps_test=0.3)).empty
+    doc = page(view.to_query(), results=tmp_path)
+    sim = doc.get_model_by_name("simulation").data
+    assert list(sim["x"]) == [0.5, 1.0]
+    assert list(sim["robust_error_hi"]) == list(got["robust_error_mean"] + got["robust_error_sem"])
+
+
+def test_controls_pins_axes_and_the_url():
+    doc = page("psi2=2.0&eps=0.1")
+    state = doc.get_model_by_name("state")
+    doc.get_model_by_name("slider_eps").value = 0.3
+    assert doc.get_model_by_name("text_eps").value == "0.3"
+    assert View.from_query(state.query)[0] == View(psi2=2.0, eps=0.3)
+    rob = doc.get_model_by_name("curve").data["robust_error"]
+    assert list(rob) == list(compute(View(psi2=2.0, eps=0.3)).values("robust_error"))
+    click(doc, "pin")
+    doc.get_model_by_name("text_eps").value = "0.2"
+    assert doc.get_model_by_name("slider_eps").value == 0.2
+    pinned = doc.get_model_by_name("pinned").data
+    assert len(pinned["xs"]) == 1 and list(pinned["rob"][0]) == list(rob)
+    assert View.from_query(state.query)[1] == [View(psi2=2.0, eps=0.3)]
+    doc.get_model_by_name("x").value = "eps"  # the x-axis gets its default range
+    view = View.from_query(state.query)[0]
+    assert (view.x, view.lo, view.hi, view.log) == ("eps", 0.0, 1.0, False)
+    assert doc.get_model_by_name("text_eps").disabled
+    assert len(doc.get_model_by_name("pinned").data["xs"]) == 0  # pinned along psi1
+    doc.get_model_by_name("x").value = "eps_test"  # unties eps_test
+    assert not doc.get_model_by_name("tied").active
+    doc.get_model_by_name("order").active = True
+    assert doc.get_model_by_name("order_plot").visible
+    click(doc, "unpin")
+    assert View.from_query(state.query)[1] == []
+
+
+def test_a_bad_link_says_so_and_opens_the_default_view():
+    doc = page("psi3=1")
+    assert "error in the link: unknown view parameter(s) psi3" in message(doc)
+    assert View.from_query(doc.get_model_by_name("state").query)[0] == View()
+
+
+def test_cli_refuses_a_missing_results_directory(tmp_path, capsys):
+    missing = tmp_path / "nothing"
+    assert main(["explore", "--no-browser", "--results", str(missing)]) == 2
+    assert "advrf explore: error:" in capsys.readouterr().err
+    assert not missing.exists()
+
+
+def click(doc: Document, name: str) -> None:
+    """A click on a button, delivered as the server delivers the browser's."""
+    doc.callbacks.trigger_event(ButtonClick(doc.get_model_by_name(name)))
+
+
+def test_app_is_a_bokeh_application_for_jupyter():
+    from advrf.explore import app
+
+    doc = app().create_document()  # what bokeh.io.show(app()) runs in a notebook
+    assert doc.title == "advrf explore"
+    curve = doc.get_model_by_name("curve").data
+    assert list(curve["robust_error"]) == list(compute(View()).values("robust_error"))
+    assert "change:query" not in doc.get_model_by_name("state").js_property_callbacks
+    assert "change:query" in page().get_model_by_name("state").js_property_callbacks
+
+
+def test_cli_refuses_a_port_in_use(capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["explore", "--no-browser", "--port", str(port)]) == 2
+    assert f"advrf explore: error: --port {port}: cannot listen" in capsys.readouterr().err
