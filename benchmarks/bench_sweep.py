@@ -31,8 +31,8 @@ from pathlib import Path
 import pandas as pd
 
 from advrf.experiments.keys import key_hash
+from advrf.experiments.runner import make_tasks
 from advrf.experiments.sweep import read_results, run_sweep, sweep_units
-from advrf.experiments.units import make_tasks
 from advrf.grid import axes_from_mapping
 
 # 16 simulation rows: 8 widths x 2 radii, psi2 = 2, one seed each (costs differ across psi1)
@@ -65,7 +65,7 @@ def ideal_ratio(units, table: pd.DataFrame, workers: int = 2) -> float:
     order = make_tasks(list(units), set(range(len(units))))
     free = [0.0] * workers
     for task in order:
-        heapq.heappush(free, heapq.heappop(free) + seconds[key_hash(task.unit.key)])
+        heapq.heappush(free, heapq.heappop(free) + seconds[key_hash(task.jobs[0].key)])
     return max(free) / sum(seconds.values())
 
 

@@ -44,19 +44,19 @@ MODULES = ("__init__", "spectrum", "equations", "solve", "reference")
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load_before(rev: str):
-    """advrf.theory as it is at git revision `rev`, as the package `advrf_theory_before`."""
-    package = Path(tempfile.mkdtemp()) / "advrf_theory_before"
+def load_before(rev: str, package_name: str = "advrf_theory_before", modules=MODULES):
+    """advrf.theory as it is at git revision `rev`, as the package `package_name`."""
+    package = Path(tempfile.mkdtemp()) / package_name
     package.mkdir()
-    for name in MODULES:
+    for name in modules:
         source = subprocess.run(
             ["git", "-C", str(ROOT), "show", f"{rev}:src/advrf/theory/{name}.py"],
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
-        text = source.replace("advrf.theory.", "advrf_theory_before.")
+        text = source.replace("advrf.theory.", f"{package_name}.")
         (package / f"{name}.py").write_text(text)
     sys.path.insert(0, str(package.parent))
-    return importlib.import_module("advrf_theory_before")
+    return importlib.import_module(package_name)
 
 
 def best_of(repeats: int, fns: list) -> list[float]:
@@ -117,8 +117,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch-repeats", type=int, default=3)
     parser.add_argument("--before", default="main", help="git revision of the code before")
+    parser.add_argument(
+        "--batch-before", default="main", help="git revision of an earlier solve_batch"
+    )
     args = parser.parse_args(argv)
     before = load_before(args.before)
+    batch_before = load_before(
+        args.batch_before, "advrf_theory_batch_before", (*MODULES, "batch", "table")
+    )
     psi1 = np.geomspace(0.1, 100.0, args.points)
     print(f"python {platform.python_version()}, {platform.processor() or platform.machine()}, "
           f"load average {os.getloadavg()[0]:.1f} at the start")  # fmt: skip
@@ -148,23 +154,25 @@ def main(argv: list[str] | None = None) -> int:
             f"{iterations:.1f} |"
         )
     print()
-    print(f"10^4 points; best of {args.batch_repeats}")
-    print("| points | before, solve each: us/point | after, solve each | solve_batch | "
-          "batch vs before | batch vs after each |")  # fmt: skip
-    print("|---|---|---|---|---|---|")
+    print(f"10^4 points; best of {args.batch_repeats}; solve_batch before = {args.batch_before}")
+    print("| points | before, solve each: us/point | after, solve each | solve_batch before | "
+          "solve_batch | batch vs before | batch vs after each | "
+          "batch vs batch before |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
     for name, problems in (("grid", grid_points()), ("random", random_points(10**4, 1))):
-        tb, ta, tv = best_of(
+        tb, ta, tw, tv = best_of(
             args.batch_repeats,
             [
                 lambda ps=problems: each(before.solve, ps),
                 lambda ps=problems: each(solve, ps),
+                lambda ps=problems: batch_before.solve_batch(ps),
                 lambda ps=problems: solve_batch(ps),
             ],
         )
         n = len(problems)
         print(
-            f"| {name} | {1e6 * tb / n:.1f} | {1e6 * ta / n:.1f} | {1e6 * tv / n:.1f} | "
-            f"{tb / tv:.1f} | {ta / tv:.1f} |"
+            f"| {name} | {1e6 * tb / n:.1f} | {1e6 * ta / n:.1f} | {1e6 * tw / n:.1f} | "
+            f"{1e6 * tv / n:.1f} | {tb / tv:.1f} | {ta / tv:.1f} | {tw / tv:.2f} |"
         )
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
     return 0

@@ -39,8 +39,9 @@ def fake_theory(problem, start=None):
     return fields, fields
 
 
-def fake_simulation(problem, *, d, seed, n_test, variant):
+def fake_simulation(problem, settings, seed):
     _delay()
+    d = settings.d
     if problem.psi1 == FAIL_PSI1 and seed % 2 == 1:
         raise PointFailure("fake training did not converge")
     rng = np.random.default_rng(seed)

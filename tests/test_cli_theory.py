@@ -6,6 +6,7 @@ import pytest
 
 from advrf import Problem
 from advrf.cli import main
+from advrf.experiments.methods import Methods, PointFailure
 from advrf.theory import solve
 
 RESULT_FIELDS = [
@@ -89,3 +90,20 @@ def test_help_lists_the_options(capsys):
     for option in ("--activation", "--psi1", "--psi2", "--eps", "--eps-test", "--lam", "--signal",
                    "--noise", "--json", "log:START:STOP:COUNT"):  # fmt: skip
         assert option in out
+
+
+def warm_fails_above_3(problem, start=None):
+    """A fake theory whose warm start fails above psi1 = 3 (a cold start succeeds)."""
+    if start is not None and problem.psi1 > 3:
+        raise PointFailure("warm start failed")
+    return {"robust_error": problem.psi1, "standard_error": problem.psi1}, problem.psi1
+
+
+def test_theory_command_retries_cold_when_the_warm_start_fails():
+    from advrf.cli.theory import records
+    from advrf.grid import axes_from_mapping
+
+    grid = axes_from_mapping({"psi1": "1,2,4,8", "psi2": "1", "eps": "0.1"})
+    rows = records(grid, Methods(theory=warm_fails_above_3))
+    assert [r.get("error") for r in rows] == [None] * 4
+    assert [r["robust_error"] for r in rows] == [1.0, 2.0, 4.0, 8.0]

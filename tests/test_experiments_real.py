@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from advrf.cli import main
-from advrf.experiments.reproduce import PSI1_MAX, Settings, reproduce_overparam
+from advrf.experiments.reproductions.overparam import PSI1_MAX, Settings, reproduce_overparam
 from advrf.experiments.sweep import read_results
 from advrf.problem import Problem
 from advrf.simulation import simulate_seed

@@ -1,4 +1,4 @@
-"""The headline reproduction's machinery (ridge search, extremum refinement, outputs) with fakes."""
+"""Reproductions: registry, ridge search, extremum refinement, outputs (with fakes)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,20 @@ import pandas as pd
 import pytest
 from sweep_fakes import FAKE, FAKE_LAM_OPT
 
-from advrf.experiments import reproduce
+from advrf.cli import main
+from advrf.experiments import analysis, reproductions
+from advrf.experiments.analysis import local_extremum, optimal_ridge
 from advrf.experiments.methods import PointFailure
-from advrf.experiments.reproduce import Settings, optimal_ridge, reproduce_overparam
+from advrf.experiments.reproductions.overparam import Settings, reproduce_overparam
+from advrf.experiments.runner import Runner
+from advrf.experiments.store import Store
 from advrf.problem import Problem
 
 
 def test_optimal_ridge_finds_the_minimiser():
     found = optimal_ridge(Problem(3.0, 2.0, 0.2), FAKE.theory)
     assert math.log(found["lam_opt"] / FAKE_LAM_OPT) == pytest.approx(
-        0.0, abs=2 * reproduce.RIDGE_LOG_TOL
+        0.0, abs=2 * analysis.RIDGE_LOG_TOL
     )
     assert found["robust_error_opt"] < found["robust_error_lam0"]
     assert found["failures"] == 0 and not found["at_upper_bound"]
@@ -59,18 +63,46 @@ def peaked(problem, start=None):
     return {"robust_error": value, "standard_error": value}, None
 
 
-def test_peak_refined_between_grid_points():
-    psi1 = np.geomspace(0.1, 100, 41)
+def valley(problem, start=None):
+    value = 0.5 + math.log(problem.psi1 / PEAK) ** 2
+    return {"robust_error": value, "standard_error": value}, None
+
+
+def _curve(theory):
     base = Problem(1.0, 2.0, 0.1).to_dict()
-    curve = pd.DataFrame(
+    return pd.DataFrame(
         [
-            {**base, "psi1": p, "robust_error": peaked(Problem(p, 2, 0.1))[0]["robust_error"]}
-            for p in psi1
+            {**base, "psi1": p, "robust_error": theory(Problem(p, 2, 0.1))[0]["robust_error"]}
+            for p in np.geomspace(0.1, 100, 41)
         ]
     )
-    found = reproduce._local_extremum(curve, "robust_error", "peak", peaked, 2.0)
+
+
+def test_peak_refined_between_grid_points():
+    found = local_extremum(_curve(peaked), "robust_error", "peak", peaked, 2.0)
     assert found["refined"] and found["psi1"] == pytest.approx(PEAK, rel=2e-3)
     assert found["value"] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_minimum_refined_between_grid_points():
+    # the bug of issue 9: a refined minimum was kept only when it was worse than the grid point
+    curve = _curve(valley)
+    grid_min = curve["robust_error"].min()
+    found = local_extremum(curve, "robust_error", "min", valley, 2.0)
+    assert found["refined"] and found["psi1"] == pytest.approx(PEAK, rel=2e-3)
+    assert found["value"] == pytest.approx(0.5, abs=1e-6) and found["value"] < grid_min
+
+
+def test_refinement_never_reports_a_worse_point():
+    # a theory that fails off the grid: the grid point stays (for a peak and for a minimum)
+    def off_grid_fails(problem, start=None):
+        if not any(math.isclose(problem.psi1, p) for p in np.geomspace(0.1, 100, 41)):
+            raise PointFailure("off the grid")
+        return peaked(problem)
+
+    curve = _curve(peaked)
+    found = local_extremum(curve, "robust_error", "peak", off_grid_fails, 2.0)
+    assert not found["refined"] and found["value"] == curve["robust_error"].max()
 
 
 def test_reproduction_outputs_and_resume(tmp_path):
@@ -94,3 +126,55 @@ def test_reproduction_outputs_and_resume(tmp_path):
     assert "min E_rob" in (tmp_path / "summary.txt").read_text()
     again = reproduce_overparam(tmp_path, settings=settings, methods=FAKE, progress=False)
     assert again["sweep"]["computed"] == 0 and again["curves"] == summary["curves"]
+    assert again["ridge_sweep"]["computed"] == 0
+
+
+def test_registry_lists_and_runs_reproductions(tmp_path, capsys):
+    assert [name for name, _ in reproductions.available()] == list(reproductions.NAMES)
+    assert main(["reproduce", "--list"]) == 0
+    assert "overparam: the curse of overparametrization" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="unknown reproduction 'nope'; choose one of overparam"):
+        reproductions.load("nope")
+    settings = Settings(theory_points=5, sim_psi1=(3.0,), d=10, seeds=1, ridge_points=3)
+    runner = Runner(methods=FAKE, progress=False)
+    result = reproductions.reproduce(
+        "overparam", tmp_path / "out", settings=settings, runner=runner
+    )
+    assert result.summary["setting"]["theory_points"] == 5 and "min E_rob" in result.text
+    assert (tmp_path / "out" / reproductions.MARKER).exists()
+
+
+def test_settings_are_validated_once_with_the_parameter_named():
+    with pytest.raises(ValueError, match="theory_points"):
+        Settings(theory_points=2)
+    with pytest.raises(ValueError, match="d \\(input dimension\\)"):
+        Settings(d=0)
+    with pytest.raises(ValueError, match="seeds"):
+        Settings(seeds=0)
+
+
+def test_output_must_not_be_a_sweep_store_or_foreign(tmp_path, capsys):
+    store = tmp_path / "store"
+    Store(store)
+    before = sorted(p.name for p in store.iterdir())
+    argv = ["reproduce", "overparam", "--out", str(store), "--theory-points", "3"]
+    assert main(argv) == 2
+    assert "is an advrf results store" in capsys.readouterr().err
+    assert sorted(p.name for p in store.iterdir()) == before  # nothing written into it
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("x")
+    with pytest.raises(ValueError, match="not empty and is not the output of a reproduction"):
+        reproductions.prepare_output(foreign, "overparam")
+    assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize("workers", ["0", "-1", "x"])
+def test_workers_must_be_at_least_one(tmp_path, capsys, workers):
+    for command in (["reproduce", "overparam"], ["sweep", "--psi1", "1", "--psi2", "1",
+                                                 "--eps", "0", "--theory"]):  # fmt: skip
+        with pytest.raises(SystemExit) as exit_info:
+            main([*command, "--out", str(tmp_path / "o"), "--workers", workers])
+        assert exit_info.value.code == 2
+        assert "--workers must be >= 1; use --workers N" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

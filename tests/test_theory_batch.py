@@ -7,7 +7,9 @@ import pytest
 
 from advrf import Problem
 from advrf.theory import TheoryError, solve, solve_batch
-from advrf.theory.solve import REGIMES
+from advrf.theory.batch import STRAGGLERS
+from advrf.theory.equations import Coefficients, residual
+from advrf.theory.solve import REGIMES, default_start, newton
 
 ACTIVATIONS = ["relu_shifted", "relu", "tanh", "erf", "linear", "sigmoid"]
 FLOAT_FIELDS = [
@@ -107,3 +109,26 @@ def test_solve_grid_is_the_product_in_cli_order_with_failed_rows():
         solve_grid(psi1=1, psi2=1, eps=0, width=3)
     with pytest.raises(ValueError, match="lam"):
         solve_grid(psi1=1, psi2=1, eps=0, lam=[-1])
+
+
+def test_batched_continuation_equals_solve():
+    # noiseless linear ridge points at small lam: Newton from the default start fails (iteration
+    # limit or line search) on most of them, so they are solved by the lam-continuation, which
+    # the batch runs vectorised once more than STRAGGLERS points need it
+    pairs = ((8.16, 4.92), (1.67, 1.22), (4.44, 4.01), (30.0, 6.0), (60.0, 5.6), (2.0, 3.0))
+    problems = [
+        Problem(p1, p2, 0.0, lam=lam, noise=0.0, activation="linear")
+        for p1, p2 in pairs
+        for lam in (1e-4, 2e-4, 4e-4, 8e-4)
+    ]
+    batch = solve_batch(problems)
+    continued = 0
+    for problem, got in zip(problems, batch, strict=True):
+        co = Coefficients.from_problem(problem)
+        continued += not newton(lambda u, co=co: residual(co, u), default_start(co)).converged
+        want = solve(problem)
+        assert (got.regime, got.iterations) == (want.regime, want.iterations)
+        for name in FLOAT_FIELDS:
+            a, b = getattr(got, name), getattr(want, name)
+            assert a == b or math.isclose(a, b, rel_tol=AGREEMENT, abs_tol=0.0), (problem, name)
+    assert continued > STRAGGLERS

@@ -3,8 +3,12 @@
 For every point of the grid (default: the issue's grid, relu_shifted / relu / tanh / erf,
 eps in {0.1, 0.25, 0.5, 1}, psi1 in {0.5, 2, 5}, psi2 in {1, 2}, lam in {0, 0.01, 0.1},
 d in {250, 500, 1000}) and every seed it trains the instance with the exact variant of the
-simulator (weights cached by `train_cache.trained`), evaluates it, and compares the seed mean
-+- standard error of E_rob and E_std with `advrf.theory.solve`.
+simulator, evaluates it, and compares the seed mean +- standard error of E_rob and E_std with the
+theory. The computation is an advrf sweep: theory and simulation jobs (population=True) in an
+advrf results store (--store; resumable after a kill, rows computed once, workers or a Dask
+cluster with --workers / --scheduler), the same rows as
+
+    advrf sweep --theory --simulate --population true --variant exact --d 1000,500,250 ...
 
 Two estimators of each error of a trained a are recorded:
 
@@ -20,37 +24,34 @@ its test set (docs/validation.md explains why the first pair cannot resolve 2 %)
   of the seed mean, for both errors;
 - the gap |simulation - theory| / theory shrinks from d = 250 to 500 to 1000 (median over points).
 
-Every option takes the grid syntax of `advrf theory`. Rows are appended to --out (CSV) as they
-finish; a rerun with the same --out skips the (point, d, seeds) already there.
+Every option takes the grid syntax of `advrf theory`. The seed means are written to --out (CSV,
+one row per point and d), which --report-only (with --also: more such CSVs) reports on.
 
-    PYTHONPATH=src OPENBLAS_NUM_THREADS=1 python validation/train_cache.py --seeds 3  # optional
-    PYTHONPATH=src OPENBLAS_NUM_THREADS=1 python validation/theory_vs_simulation.py \\
-        --out results/theory_vs_simulation.csv --figure docs/figures/theory_vs_simulation.png
+    PYTHONPATH=src OPENBLAS_NUM_THREADS=1 python validation/theory_vs_simulation.py --workers 2 \\
+        --store results/theory_vs_simulation --out results/theory_vs_simulation.csv \\
+        --figure docs/figures/theory_vs_simulation.png
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
-import dataclasses
 import math
-import os
 import sys
-import time
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from train_cache import grid_parser, grid_points, trained
+import pandas as pd
 
-from advrf.problem import Problem
-from advrf.simulation import Instance, evaluate
-from advrf.simulation.population import population_standard_error
-from advrf.theory import TheoryError, solve
+from advrf.experiments.runner import Runner
+from advrf.experiments.sweep import read_results, sweep_units
+from advrf.grid import Axis, parse_names, parse_values
 
 RELATIVE_TOL = 0.02  # issue 3: max(2 %, 3 standard errors)
 SEM_FACTOR = 3.0
-KEY = ("activation", "psi1", "psi2", "eps", "lam", "signal", "noise", "d", "seeds")
+PARAMETERS = ("activation", "psi1", "psi2", "eps", "lam", "signal", "noise")
+KEY = (*PARAMETERS, "d", "seeds")
 ERRORS = ("robust_error", "standard_error")
 # (estimator, its column for E_rob, its column for E_std)
 ESTIMATORS = {
@@ -66,6 +67,15 @@ COLUMNS = [
     *(f"sim_{m}{s}" for m in SIM_METRICS for s in ("", "_sem")),
     "seconds",
 ]
+GRID = {
+    "activation": "relu_shifted,relu,tanh,erf",
+    "eps": "0.1,0.25,0.5,1",
+    "psi1": "0.5,2,5",
+    "psi2": "1,2",
+    "lam": "0,0.01,0.1",
+    "d": "1000,500,250",
+}
+VARIANT = "exact"
 
 
 def key_of(row: dict[str, Any]) -> tuple[str, ...]:
@@ -73,6 +83,7 @@ def key_of(row: dict[str, Any]) -> tuple[str, ...]:
 
 
 def load_rows(paths: list[Path]) -> dict[tuple[str, ...], dict[str, Any]]:
+    """The rows of CSVs written by this script (--out, --also), by point, d and seed count."""
     rows: dict[tuple[str, ...], dict[str, Any]] = {}
     for path in paths:
         if path.exists():
@@ -81,16 +92,9 @@ def load_rows(paths: list[Path]) -> dict[tuple[str, ...], dict[str, Any]]:
     return rows
 
 
-def append_row(path: Path, row: dict[str, Any]) -> None:
-    new = not path.exists()
+def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
-        handle.flush()
-        os.fsync(handle.fileno())
+    pd.DataFrame(rows, columns=COLUMNS).to_csv(path, index=False)
 
 
 def within(theory: float, mean: float, sem: float) -> bool:
@@ -113,26 +117,57 @@ def relative_gaps(row: dict[str, Any], estimator: str = "population") -> list[fl
     ]
 
 
-def simulate_group(
-    problems: list[Problem], d: int, seeds: list[int], n_test: int | None, cache: Path
-) -> list[dict[str, np.ndarray]]:
-    """Per problem, the four sim metrics per seed. The problems differ only in eps and lam, so
-    they share every instance (common random numbers) and the kernel of the exact E_std."""
-    out = [{m: np.empty(len(seeds)) for m in SIM_METRICS} for _ in problems]
-    for s, seed in enumerate(seeds):
-        instance = Instance.draw(problems[0], d, seed, n_test=n_test)
-        weights = np.column_stack([trained(p, d, seed, cache)[0] for p in problems])
-        exact = population_standard_error(
-            instance.theta, instance.beta, problems[0].noise, problems[0].activation, weights
+def jobs(args: argparse.Namespace, seeds: list[int]) -> list:
+    """The theory and simulation jobs of the grid (simulations: exact variant, population
+    errors, every d and seed)."""
+    axes = [parse_names("activation", args.activation)] + [
+        parse_values(name, getattr(args, name)) for name in PARAMETERS[1:]
+    ]
+    axes += [
+        parse_values("d", args.d),
+        Axis("variant", (VARIANT,)),
+        Axis("population", (True,)),
+        Axis("n_test", (args.n_test,)),
+    ]
+    return sweep_units(axes, theory=True, simulate=True, seeds=seeds)
+
+
+def seed_means(table: pd.DataFrame, seeds: list[int]) -> tuple[list[dict[str, Any]], list[str]]:
+    """One row per point and d (COLUMNS) from the stored theory and simulation rows; and the
+    failures (a point whose theory or any of whose seeds failed is left out and listed)."""
+    ok = table["status"] == "ok"
+    theory = table[table["method"] == "theory"]
+    sims = table[table["method"] == "simulation"]
+    failures = [
+        f"{row['method']} {', '.join(f'{k}={row[k]}' for k in PARAMETERS)}"
+        + (f", d={row['d']}, seed={row['seed']}" if row["method"] == "simulation" else "")
+        + f": {row['error']}"
+        for _, row in table[~ok].iterrows()
+    ]
+    solved = theory[theory["status"] == "ok"]
+    by_point = {tuple(r[k] for k in PARAMETERS): r for _, r in solved.iterrows()}
+    rows = []
+    for (*point, d), group in sims.groupby([*PARAMETERS, "d"], sort=True):
+        point = tuple(point)
+        if point not in by_point or not (group["status"] == "ok").all():
+            continue
+        th = by_point[point]
+        row: dict[str, Any] = {**dict(zip(PARAMETERS, point, strict=True)), "d": int(d)}
+        row.update(
+            seeds=len(seeds),
+            theory_robust_error=float(th["robust_error"]),
+            theory_standard_error=float(th["standard_error"]),
+            theory_phase=th["phase"],
+            seconds=float(group["wall_time"].mean()),
         )
-        for k, problem in enumerate(problems):
-            m = evaluate(dataclasses.replace(instance, problem=problem), weights[:, k])
-            out[k]["robust_error"][s] = m["robust_error"]
-            out[k]["standard_error"][s] = m["standard_error"]
-            out[k]["standard_error_exact"][s] = exact[k]
-            # = evaluate(..., population=True)["robust_error_cv"], sharing the kernel
-            out[k]["robust_error_cv"][s] = exact[k] + m["robust_error"] - m["standard_error"]
-    return out
+        for name in SIM_METRICS:
+            values = group[name].to_numpy(dtype=float)
+            row[f"sim_{name}"] = float(values.mean())
+            row[f"sim_{name}_sem"] = (
+                float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else math.nan
+            )
+        rows.append(row)
+    return rows, failures
 
 
 def report(rows: list[dict[str, Any]]) -> None:
@@ -214,10 +249,21 @@ def figure(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = grid_parser(__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    for name, default in GRID.items():
+        parser.add_argument(f"--{name}", default=default)
+    parser.add_argument("--signal", default="1")
+    parser.add_argument("--noise", default="0")
+    parser.add_argument("--seeds", type=int, default=3, help="number of seeds per point")
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument(
         "--n-test", type=int, default=None, help="test samples per seed (simulator default)"
     )
+    parser.add_argument("--store", type=Path, default=Path("results/theory_vs_simulation"))
+    parser.add_argument("--workers", type=int, default=1, help="local processes")
+    parser.add_argument("--scheduler", default=None, help="a Dask scheduler address")
     parser.add_argument("--out", type=Path, default=Path("results/theory_vs_simulation.csv"))
     parser.add_argument(
         "--also", type=Path, nargs="*", default=[], help="more CSVs of this script to report on"
@@ -226,54 +272,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-only", action="store_true", help="only report on the CSVs")
     args = parser.parse_args(argv)
 
-    done = load_rows([args.out, *args.also])
     failures: list[str] = []
     if not args.report_only:
         seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-        groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
-        for point in grid_points(args):
-            row = {**point, "d": int(point["d"]), "seeds": len(seeds)}
-            if key_of(row) not in done:
-                group = tuple(point[k] for k in ("activation", "psi1", "psi2", "signal", "noise"))
-                groups[(*group, int(point["d"]))].append(row)
-        for group_rows in groups.values():
-            d = group_rows[0]["d"]
-            problems = [
-                Problem(**{k: v for k, v in r.items() if k not in ("d", "seeds")})
-                for r in group_rows
-            ]
-            start = time.perf_counter()
-            sims = simulate_group(problems, d, seeds, args.n_test, args.cache)
-            seconds = (time.perf_counter() - start) / len(problems)
-            for row, problem, sim in zip(group_rows, problems, sims, strict=True):
-                try:
-                    theory = solve(problem)
-                except TheoryError as error:
-                    failures.append(str(error))
-                    print(f"theory failed: {error}", file=sys.stderr)
-                    continue
-                row.update(
-                    theory_robust_error=theory.robust_error,
-                    theory_standard_error=theory.standard_error,
-                    theory_phase=theory.phase,
-                    seconds=seconds,
-                )
-                for name, values in sim.items():
-                    row[f"sim_{name}"] = float(values.mean())
-                    row[f"sim_{name}_sem"] = (
-                        float(values.std(ddof=1) / math.sqrt(len(values)))
-                        if len(values) > 1
-                        else float("nan")
-                    )
-                append_row(args.out, row)
-                done[key_of(row)] = row
-            print(
-                f"{problems[0].activation.name} psi1={problems[0].psi1:g} "
-                f"psi2={problems[0].psi2:g} d={d}: {len(problems)} points, "
-                f"{seconds * len(problems):.1f} s",
-                file=sys.stderr,
-                flush=True,
-            )
+        units = jobs(args, seeds)
+        runner = Runner(workers=args.workers, scheduler=args.scheduler)
+        report = runner.run(args.store, units, label="theory_vs_simulation")
+        table = read_results(args.store)
+        table = table[table["key"].isin(report.keys)]
+        rows, failures = seed_means(table, seeds)
+        write_rows(args.out, rows)
+    done = load_rows([args.out, *args.also])
     rows = list(done.values())
     if not rows:
         print("no rows", file=sys.stderr)

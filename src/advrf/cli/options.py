@@ -46,3 +46,51 @@ def grid_axes(args: argparse.Namespace) -> list[Axis]:
         if text is not None:
             axes.append(parse_values(name, text))
     return axes
+
+
+WORKERS_MESSAGE = "--workers must be >= 1; use --workers N (N local processes; default: all cores)"
+
+
+def workers_count(text: str) -> int:
+    """The argparse type of --workers: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{WORKERS_MESSAGE}; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{WORKERS_MESSAGE}; got {value}")
+    return value
+
+
+def add_execution_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--workers, --scheduler, --quiet: how the jobs of a command are run (advrf.experiments
+    .runner.Runner)."""
+    parser.add_argument(
+        "--workers",
+        type=workers_count,
+        default=None,
+        help="local worker processes, an integer >= 1 (default: all cores available; 1: this "
+        "process)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        help="address of a Dask scheduler to use instead, e.g. tcp://127.0.0.1:8786",
+    )
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress (default: a bar on a terminal, a line every few seconds in a log)",
+    )
+
+
+def runner_from(args: argparse.Namespace):
+    """The Runner of add_execution_arguments' options."""
+    from advrf.experiments.parallel import default_workers
+    from advrf.experiments.runner import Runner
+
+    return Runner(
+        workers=args.workers or default_workers(),
+        scheduler=args.scheduler,
+        progress=False if args.quiet else None,
+    )

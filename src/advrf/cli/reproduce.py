@@ -1,70 +1,79 @@
-"""`advrf reproduce NAME`: the project's headline experiments, figures, tables and summary."""
+"""`advrf reproduce NAME`: the project's headline experiments (a registry, one module each)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from dataclasses import MISSING, fields
+
+from advrf.cli.options import add_execution_arguments, runner_from
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from advrf.experiments import reproductions
+
     parser = subparsers.add_parser(
         "reproduce",
-        help="reproduce a headline result (overparam: the curse of overparametrization)",
-        description="overparam: robust and standard error of adversarially trained random "
-        "features against psi1 = N/d in the paper's setting (relu_shifted, lam = 0, psi2 = 2, "
-        "signal 1, noise 0 and 0.5, eps 0.1, 0.2, 0.5 beside standard training eps = 0): theory "
-        "lines, simulations with error bars, the ridge that minimises robust error; figures, "
-        "tables (Parquet, CSV) and summary.txt / summary.json under --out. Resumable: a rerun "
-        "computes only what is missing. Failed rows are listed in summary.txt and on stderr; "
-        "they do not change the exit status (0) as long as the figures are made.",
+        help="reproduce a headline result (advrf reproduce --list)",
+        description="Reproduce a headline result: figures, tables (Parquet, CSV) and "
+        "summary.txt / summary.json under --out. Resumable: a rerun computes only what is "
+        "missing. Failed rows are listed in summary.txt and on stderr; they do not change the "
+        "exit status (0) as long as the figures are made. `advrf reproduce NAME --help`: the "
+        "options of one reproduction.",
     )
-    parser.add_argument("name", choices=["overparam"], help="which reproduction")
-    parser.add_argument("--out", required=True, help="output directory (e.g. results/overparam)")
-    parser.add_argument(
-        "--workers", type=int, default=None, help="local processes (default: cores)"
-    )
-    parser.add_argument("--scheduler", default=None, help="address of a Dask scheduler to use")
-    quick = parser.add_argument_group("smaller runs (defaults: the full reproduction)")
-    quick.add_argument("--theory-points", type=int, default=None)
-    quick.add_argument("--ridge-points", type=int, default=None)
-    quick.add_argument("--d", type=int, default=None, help="dimension of the simulations")
-    quick.add_argument("--seeds", type=int, default=None)
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.add_argument("--json", action="store_true", help="print summary.json on stdout")
+    parser.add_argument("--list", action="store_true", help="list the reproductions and exit")
+    names = parser.add_subparsers(dest="name", metavar="NAME")
+    for name in reproductions.NAMES:
+        module = reproductions.load(name)
+        sub = names.add_parser(
+            name,
+            help=module.SUMMARY,
+            description=module.__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        sub.add_argument(
+            "--out", required=True, help=f"output directory (e.g. results/{name}); not a store"
+        )
+        add_execution_arguments(sub)
+        sub.add_argument("--json", action="store_true", help="print summary.json on stdout")
+        smaller = sub.add_argument_group("smaller runs (defaults: the full reproduction)")
+        for f in fields(module.Settings):
+            if "help" in f.metadata and f.default is not MISSING:
+                smaller.add_argument(
+                    "--" + f.name.replace("_", "-"),
+                    dest=f"setting_{f.name}",
+                    metavar=f.name.upper(),
+                    type=type(f.default),
+                    default=f.default,
+                    help=f"{f.metadata['help']} (default {f.default})",
+                )
     parser.set_defaults(run=run_reproduce)
 
 
 def run_reproduce(args: argparse.Namespace) -> int:
-    from advrf.experiments.parallel import default_workers
-    from advrf.experiments.reproduce import Settings, reproduce_overparam
+    from advrf.experiments import reproductions
 
+    if args.list:
+        for name, summary in reproductions.available():
+            print(f"{name}: {summary}")
+        return 0
+    if args.name is None:
+        raise ValueError("choose a reproduction: advrf reproduce NAME (advrf reproduce --list)")
+    module = reproductions.load(args.name)
     given = {
-        name: getattr(args, name)
-        for name in ("theory_points", "ridge_points", "d", "seeds")
-        if getattr(args, name) is not None
+        key.removeprefix("setting_"): value
+        for key, value in vars(args).items()
+        if key.startswith("setting_")
     }
-    for name, value in given.items():
-        if value < (3 if name.endswith("points") else 1):
-            raise ValueError(f"--{name.replace('_', '-')} is too small: {value}")
-    settings = Settings(**given)
-    summary = reproduce_overparam(
-        args.out,
-        settings=settings,
-        workers=args.workers or default_workers(),
-        scheduler=args.scheduler,
-        progress=False if args.quiet else None,
+    settings = module.Settings(**given)
+    result = reproductions.reproduce(
+        args.name, args.out, settings=settings, runner=runner_from(args)
     )
     if args.json:
-        print(json.dumps(summary))
+        print(json.dumps(result.summary))
     else:
-        with open(f"{args.out}/summary.txt") as handle:
-            print(handle.read(), end="")
-    failed, ridge = summary["sweep"]["failed"], summary["ridge_failures"]
-    if failed or ridge:
-        print(
-            f"advrf reproduce: warning: {failed} row(s) failed (listed in summary.txt), "
-            f"{ridge} theory evaluation(s) of the ridge search failed; the figures leave them out",
-            file=sys.stderr,
-        )
+        print(result.text, end="")
+    for warning in result.warnings:
+        print(f"advrf reproduce: warning: {warning}", file=sys.stderr)
     return 0

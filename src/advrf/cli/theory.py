@@ -3,7 +3,8 @@
 Every numeric option takes a number, a list `0.5,1,2`, or a range `lin:START:STOP:COUNT` /
 `log:START:STOP:COUNT`; --activation takes a comma list. The grid is the product of all values in
 the order activation, psi1, psi2, eps, eps_test, lam, signal, noise (the last varies fastest).
-Points are solved in grid order, each warm-started from the previous one.
+Points are solved in grid order, each warm-started from the last solved one, and solved again cold
+when the warm start fails (advrf's one warm-then-cold policy, the same as `advrf sweep --theory`).
 """
 
 from __future__ import annotations
@@ -11,13 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from advrf.cli.options import add_grid_arguments, grid_axes
 from advrf.grid import Axis, grid_size, points
-
-if TYPE_CHECKING:
-    from advrf.theory import TheoryResult
 
 TABLE_COLUMNS = (
     ("activation", "activation", "s"),
@@ -50,23 +48,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def records(grid: list[Axis]) -> list[dict[str, Any]]:
-    """Solve every grid point (warm starts along the grid); failures become error records."""
+def records(grid: list[Axis], methods: Any = None) -> list[dict[str, Any]]:
+    """Solve every grid point in grid order with the job runner (warm then cold along the grid;
+    `methods`: advrf.experiments.methods.Methods, default the theory); failures become error
+    records."""
+    from advrf.experiments.jobs import TheoryJob
+    from advrf.experiments.methods import DEFAULT_METHODS
+    from advrf.experiments.runner import Runner
     from advrf.problem import Problem
-    from advrf.theory import TheoryError, solve
 
+    problems = [Problem(**point) for point in points(grid)]  # validates, naming the parameter
+    runner = Runner(methods=DEFAULT_METHODS if methods is None else methods)
     rows: list[dict[str, Any]] = []
-    previous: TheoryResult | None = None
-    for point in points(grid):
-        problem = Problem(**point)  # validates every value, naming the parameter
-        try:
-            result = solve(problem, start=previous)
-        except TheoryError as error:
-            rows.append({**problem.to_dict(), "converged": False, "error": str(error)})
-            previous = None
-            continue
-        previous = result
-        rows.append({**problem.to_dict(), **result.to_dict()})
+    for problem, outcome in zip(
+        problems, runner.compute([TheoryJob(p) for p in problems]), strict=True
+    ):
+        if outcome.error is None:
+            rows.append({**problem.to_dict(), **outcome.results})
+        else:
+            rows.append({**problem.to_dict(), "converged": False, "error": outcome.error})
     return rows
 
 

@@ -3,6 +3,10 @@
 Layering: uses advrf.theory and advrf.simulation only through advrf.experiments.methods (imported
 lazily), so that worker processes load only what their tasks need. The public names below are
 loaded on first use.
+
+Jobs (one row each: TheoryJob, SimulationJob, RidgeJob) are computed by one Runner (local
+processes or Dask, one warm-then-cold policy) into a Store; reproductions are a registry
+(advrf.experiments.reproductions: `reproduce(name, out)`, `available()`).
 """
 
 from __future__ import annotations
@@ -15,13 +19,20 @@ _EXPORTS = {
     "StoreError": "store",
     "Methods": "methods",
     "PointFailure": "methods",
-    "Unit": "units",
+    "Job": "jobs",
+    "TheoryJob": "jobs",
+    "SimulationJob": "jobs",
+    "RidgeJob": "jobs",
+    "Runner": "runner",
     "sweep_units": "sweep",
     "run_sweep": "sweep",
     "read_results": "sweep",
-    "SweepReport": "sweep",
+    "SweepReport": "runner",
     "plot_errors": "figures",
-    "reproduce_overparam": "reproduce",
+    "optimal_ridge": "analysis",
+    "local_extremum": "analysis",
+    "reproduce": "reproductions",
+    "reproduce_overparam": "reproductions.overparam",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -4,54 +4,54 @@
     report = run_sweep("results/run", units, workers=2)       # or scheduler="tcp://host:8786"
     table = read_results("results/run")
 
-Every unit (one point, method and seed) becomes one row of the store (advrf.experiments.store),
-written by this process as soon as its task returns. Running the same sweep again computes only
+The axes are the model's parameters (PARAMETERS, docs/conventions.md) and, for the simulations,
+any field of `advrf.settings.SimulationSettings` but seeds (SIMULATION_OPTIONS: d, n_test,
+variant, attack, inputs, population, and every option added there later):
+`Axis("attack", ("first-order", "pgd"))` sweeps the attack like a parameter. Every unit is a job
+(advrf.experiments.jobs) and becomes one row of the store (advrf.experiments.store), written as
+soon as its task returns (advrf.experiments.runner). Running the same sweep again computes only
 the rows that are missing; a grid with new values computes only the new rows.
 
-Failed points. A point whose method raises PointFailure (the theory does not converge, training
-does not converge) is stored as a row with status "failed", its message in `error` and no result
-fields. It is not computed again on the next run (its failure is deterministic) unless
-`retry_failed=True` (`advrf sweep --retry-failed`). Every failed row of the requested grid, new or
-from an earlier run, is listed in the report; `advrf sweep` prints them and exits with status 1.
-Any other exception is a bug: it stops the sweep, and the rows finished so far stay stored.
+Failed points. A point whose computation raises (the theory or the training does not converge, a
+LinAlgError inside the simulator, ...) is stored as a row with status "failed", its message in
+`error` and no result fields. It is not computed again on the next run (its failure is
+deterministic) unless `retry_failed=True` (`advrf sweep --retry-failed`). Every failed row of the
+requested grid, new or from an earlier run, is listed in the report; `advrf sweep` prints them and
+exits with status 1.
 """
 
 from __future__ import annotations
 
-import sys
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm import tqdm
 
+from advrf.experiments.jobs import Job, SimulationJob, TheoryJob
 from advrf.experiments.keys import key_hash
 from advrf.experiments.methods import DEFAULT_METHODS, Methods
-from advrf.experiments.parallel import run_unordered
+from advrf.experiments.runner import Runner, SweepReport
 from advrf.experiments.store import Store
 from advrf.experiments.units import (
-    FAILED,
+    OPTION_DEFAULTS,
     PARAMETERS,
     SIMULATION,
     SIMULATION_FIELDS,
-    THEORY,
-    VARIANTS,
-    Unit,
-    execute,
-    make_tasks,
+    SIMULATION_OPTIONS,
 )
 from advrf.grid import Axis, points
 from advrf.problem import Problem
+from advrf.settings import SimulationSettings
 
-KEY_COLUMNS = ("method", *PARAMETERS, *SIMULATION_FIELDS)
+OPTION_COLUMNS = tuple(name for name in OPTION_DEFAULTS if name not in SIMULATION_FIELDS)
+KEY_COLUMNS = ("method", *PARAMETERS, *SIMULATION_FIELDS, *OPTION_COLUMNS)
 META_COLUMNS = ("instance_seed", "status", "error")
 TAIL_COLUMNS = ("advrf_version", "wall_time", "key")
 REQUIRED = ("psi1", "psi2", "eps")  # the parameters of Problem without a default
-SORT_COLUMNS = ("method", *PARAMETERS, "d", "variant", "n_test", "seed")
+SORT_COLUMNS = ("method", *PARAMETERS, "d", "variant", *OPTION_COLUMNS, "n_test", "seed")
+
+__all__ = ["SweepReport", "read_results", "run_sweep", "sweep_units", "tidy"]
 
 
 def sweep_units(
@@ -60,78 +60,64 @@ def sweep_units(
     theory: bool = True,
     simulate: bool = False,
     d: Sequence[int] = (),
-    seeds: int = 0,
+    seeds: Any = 0,
     n_test: int | None = None,
     variants: Sequence[str] = ("exact",),
-) -> list[Unit]:
-    """The units of the product of `axes` (names from PARAMETERS; others keep Problem defaults).
+) -> list[Job]:
+    """The jobs of the product of `axes` (PARAMETERS; SIMULATION_OPTIONS for the simulations).
 
-    Theory: one unit per point. Simulation: one per point, d, variant and seed index 0..seeds-1.
-    Duplicate points are kept once. Every point is validated here (errors name the parameter).
+    Theory: one job per point. Simulation: one per point, combination of the simulation axes
+    and seed (`seeds`: a count k for 0..k-1, or a list). `d`, `n_test`, `variants` are the
+    simulation axes d, n_test, variant when those are not among `axes`. Duplicate jobs are kept
+    once. Every point is validated by Problem, every simulation setting by SimulationSettings
+    (errors name the parameter).
     """
     if not theory and not simulate:
         raise ValueError("choose at least one method: theory and/or simulation")
-    for axis in axes:
-        if axis.name not in PARAMETERS:
-            raise ValueError(f"unknown parameter {axis.name!r}; sweepable: {', '.join(PARAMETERS)}")
-    missing = [name for name in REQUIRED if name not in {axis.name for axis in axes}]
+    names = [axis.name for axis in axes]
+    for name in names:
+        if name not in PARAMETERS and name not in SIMULATION_OPTIONS:
+            raise ValueError(
+                f"unknown parameter {name!r}; sweepable: {', '.join(PARAMETERS)}, and for "
+                f"simulations {', '.join(SIMULATION_OPTIONS)}"
+            )
+    if len(set(names)) != len(names):
+        raise ValueError(f"a parameter is given twice: {', '.join(names)}")
+    missing = [name for name in REQUIRED if name not in names]
     if missing:
         raise ValueError(f"missing parameter(s) without default: {', '.join(missing)}")
+    problem_axes = [axis for axis in axes if axis.name in PARAMETERS]
+    settings: list[SimulationSettings] = []
     if simulate:
-        if not d:
+        option_axes = [axis for axis in axes if axis.name in SIMULATION_OPTIONS]
+        given = {axis.name for axis in option_axes}
+        shorthands = {"d": tuple(d), "n_test": (n_test,), "variant": tuple(variants)}
+        for name, values in shorthands.items():
+            if name not in given:
+                option_axes.append(Axis(name, values))
+        if not next(axis for axis in option_axes if axis.name == "d").values:
             raise ValueError("a simulation needs at least one dimension d")
-        for value in d:
-            if isinstance(value, bool) or int(value) != value or value < 1:
-                raise ValueError(f"d (input dimension) must be an integer >= 1; got {value!r}")
-        if isinstance(seeds, bool) or int(seeds) != seeds or seeds < 1:
-            raise ValueError(
-                f"seeds (number of seeds per point) must be an integer >= 1; got {seeds!r}"
-            )
-        for variant in variants:
-            if variant not in VARIANTS:
-                raise ValueError(f"variant must be one of {', '.join(VARIANTS)}; got {variant!r}")
-    units: dict[str, Unit] = {}
-    for point in points(axes):
+        option_axes.sort(key=lambda axis: SIMULATION_OPTIONS.index(axis.name))
+        settings = [
+            SimulationSettings(seeds=seeds, **combination) for combination in points(option_axes)
+        ]
+    units: dict[str, Job] = {}
+    for point in points(problem_axes):
         problem = Problem(**point)
-        candidates = [Unit(THEORY, problem)] if theory else []
-        if simulate:
-            candidates += [
-                Unit(SIMULATION, problem, int(dim), seed, n_test, variant)
-                for dim in d
-                for variant in variants
-                for seed in range(int(seeds))
-            ]
+        candidates: list[Job] = [TheoryJob(problem)] if theory else []
+        candidates += [
+            SimulationJob(problem, setting.with_(seeds=(seed,)))
+            for setting in settings
+            for seed in setting.seeds
+        ]
         for unit in candidates:
             units.setdefault(key_hash(unit.key), unit)
     return list(units.values())
 
 
-@dataclass(frozen=True)
-class SweepReport:
-    """What a sweep did: rows requested, computed now, found already stored, and failed."""
-
-    out: Path
-    requested: int
-    computed: int
-    skipped: int
-    failures: tuple[dict[str, Any], ...] = field(default=())
-    seconds: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "out": str(self.out),
-            "requested": self.requested,
-            "computed": self.computed,
-            "skipped": self.skipped,
-            "failed": len(self.failures),
-            "failures": list(self.failures),
-            "seconds": self.seconds,
-        }
-
-
 def run_sweep(
     out: str | Path,
-    units: Sequence[Unit],
+    units: Sequence[Job],
     *,
     workers: int = 1,
     scheduler: str | None = None,
@@ -139,69 +125,39 @@ def run_sweep(
     retry_failed: bool = False,
     progress: bool | None = None,
     csv: bool = False,
+    other_versions: str = "keep",
 ) -> SweepReport:
     """Compute the units missing from the store `out` and store each row as it finishes.
 
     workers: local processes (1 = this process); scheduler: a Dask scheduler address (overrides
-    workers). progress: a tqdm bar on stderr (None: only on a terminal). csv: also write
+    workers). progress: advrf.experiments.progress's policy (False: none). csv: also write
     out/results.csv with the whole table. See the module docstring for failed points.
+    other_versions: "keep" or "recompute" rows stored by another advrf version (Runner.run).
     """
-    started = time.perf_counter()
-    store = Store(out)
-    store.clean_temporary()
-    stored = store.read()  # also checks every stored row: a corrupted file stops here
-    status = dict(zip(stored["key"], stored.get("status", ()), strict=False))
-    hashes = [key_hash(unit.key) for unit in units]
-    todo = {
-        i
-        for i, digest in enumerate(hashes)
-        if digest not in status or (retry_failed and status[digest] == FAILED)
-    }
-    tasks = make_tasks(list(units), todo)
-    with tqdm(
-        total=len(todo),
-        desc="advrf sweep",
-        unit="row",
-        file=sys.stderr,
-        disable=(not progress) if progress is not None else None,
-        dynamic_ncols=True,
-    ) as bar:
-        runner = partial(execute, methods=methods)
-        for _, outcomes in run_unordered(runner, tasks, workers=workers, scheduler=scheduler):
-            for outcome in outcomes:
-                row = outcome.row()
-                store.write(outcome.unit.method, outcome.unit.key, row)
-                status[key_hash(outcome.unit.key)] = row["status"]
-            bar.update(len(outcomes))
+    runner = Runner(workers=workers, scheduler=scheduler, methods=methods, progress=progress)
+    report = runner.run(
+        out, units, retry_failed=retry_failed, label="advrf sweep", other_versions=other_versions
+    )
     if csv:
+        store = Store(out)
         store.export_csv(tidy(store.read()))
-    failures = _failures(store, {h for h in hashes if status.get(h) == FAILED})
-    return SweepReport(
-        out=Path(out),
-        requested=len(units),
-        computed=len(todo),
-        skipped=len(units) - len(todo),
-        failures=failures,
-        seconds=time.perf_counter() - started,
-    )
-
-
-def _failures(store: Store, failed: set[str]) -> tuple[dict[str, Any], ...]:
-    if not failed:
-        return ()
-    table = tidy(store.read())
-    rows = table[table["key"].isin(failed)]
-    keep = [c for c in (*KEY_COLUMNS, "error") if c in rows.columns]
-    return tuple(
-        {k: (None if pd.isna(v) else v) for k, v in row.items()}
-        for row in rows[keep].to_dict("records")
-    )
+    return report
 
 
 def tidy(frame: pd.DataFrame) -> pd.DataFrame:
-    """Columns in a fixed order (key, meta, results, tail) and rows sorted by key columns."""
+    """Columns in a fixed order (key, meta, results, tail) and rows sorted by key columns.
+
+    A simulation row written before an option existed (no value in its column) gets the option's
+    default, which is what it was computed with.
+    """
     if frame.empty:
         return frame
+    if "method" in frame.columns:
+        simulation = frame["method"] == SIMULATION
+        for name in OPTION_COLUMNS:
+            if name in frame.columns and frame.loc[simulation, name].isna().any():
+                frame = frame.copy()
+                frame.loc[simulation & frame[name].isna(), name] = OPTION_DEFAULTS[name]
     head = [c for c in (*KEY_COLUMNS, *META_COLUMNS) if c in frame.columns]
     tail = [c for c in TAIL_COLUMNS if c in frame.columns]
     results = sorted(c for c in frame.columns if c not in head and c not in tail)

@@ -6,16 +6,18 @@ docstring of `solve`, case 5: a nonlinear or ridge-regularised point that is not
 closed-form limit) are solved together, one numpy operation for all points at each step of the
 same algorithm: the same default start, damped Newton with the same step cap, Armijo line search
 and tolerance, the same certificate (forward error bound and inertia of the analytic saddle
-Hessian). Every other point (the limits, the exact-recovery phase, a point whose batched Newton
-or certificate fails, the lam-continuation fallback) goes through `solve` itself, which also
-writes the error message. Equal to `solve` point by point to rounding (tests: 1e-12 relative).
+Hessian). The lam-continuation of a point whose Newton from the default start fails is batched too
+(`_continuation`). The last few points still iterating (STRAGGLERS) go on in `solve.newton`;
+every other point (the limits, the exact-recovery phase, a point whose batched continuation or
+certificate fails) goes through `solve` itself, which also writes the error message. Equal to
+`solve` point by point to rounding (tests: 1e-12 relative).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -25,6 +27,10 @@ from advrf.problem import Problem
 from advrf.theory.equations import MOMENT_ZERO, Coefficients, residual
 from advrf.theory.solve import (
     ARMIJO,
+    CONTINUATION_FACTOR,
+    CONTINUATION_LAM_FLOOR,
+    CONTINUATION_LAM_START,
+    CONTINUATION_MIN_FACTOR,
     DEFAULT_S,
     EPS,
     ERROR_BOUND_MAX,
@@ -41,7 +47,6 @@ from advrf.theory.solve import (
     SQRT_2_OVER_PI,
     UNIT_RANGE,
     Z_INTERPOLATING,
-    RootResult,
     TheoryError,
     TheoryResult,
     _interpolating_gam,
@@ -50,8 +55,11 @@ from advrf.theory.solve import (
     solve,
 )
 
-STRAGGLERS = 8  # Newton stops in numpy once this few points still iterate,
-STRAGGLER_FRACTION = 20  # or this fraction of them (1 / 20)
+STRAGGLERS = 8  # Newton stops in numpy once this few points still iterate
+# Step fractions of the line search: 1, 1/2, ..., down to the last one >= LINE_SEARCH_MIN (as
+# `solve.newton`); after the full step, LINE_SEARCH_BLOCK of them are tried in one call.
+LINE_SEARCH_TRIES = 1 + int(math.floor(-math.log2(LINE_SEARCH_MIN)))
+LINE_SEARCH_BLOCK = 8
 SQRT_2 = math.sqrt(2.0)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
@@ -345,13 +353,13 @@ def _solve3(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x, ok
 
 
-def _newton(pts: _Points, u0: np.ndarray) -> dict[str, np.ndarray]:
+def _newton(pts: _Points, u0: np.ndarray, stragglers: int) -> dict[str, np.ndarray]:
     """`solve.newton` on `_residual`, for all points at once.
 
     Returns u, converged, iterations (at convergence, or where the point failed), residual,
-    and `straggler`: the last points still iterating (STRAGGLERS, or 1 / STRAGGLER_FRACTION of
-    them), left where they are (their iterations so far in `iterations`) for `solve.newton` to
-    go on from.
+    and `straggler`: the last points still iterating (`stragglers` or fewer; none when it is 0),
+    left where they are (their iterations so far in `iterations`) for `solve.newton` to go on
+    from.
     """
     n = len(u0)
     x = u0.copy()
@@ -375,7 +383,7 @@ def _newton(pts: _Points, u0: np.ndarray) -> dict[str, np.ndarray]:
         active &= np.isfinite(res) & ~done
         if it == NEWTON_MAX_ITER:
             break
-        if active.sum() <= max(STRAGGLERS, n // STRAGGLER_FRACTION):
+        if active.sum() <= stragglers:
             straggler = active.copy()  # cheaper in `solve.newton` than in numpy calls
             break
         ia = np.flatnonzero(active)
@@ -387,28 +395,37 @@ def _newton(pts: _Points, u0: np.ndarray) -> dict[str, np.ndarray]:
         ia, step, size = ia[ok], step[ok], size[ok]
         big = size > NEWTON_MAX_STEP
         step[big] *= (NEWTON_MAX_STEP / size[big])[:, None]
-        t = np.ones(len(ia))
-        pending = np.arange(len(ia))
+        pending = np.arange(len(ia))  # backtracking: t = 1, 1/2, 1/4, ... (LINE_SEARCH_TRIES)
+        tried, block = 0, 1
         while len(pending):
-            who = ia[pending]
-            candidate = x[who] + t[pending, None] * step[pending]
+            # the next `block` halvings of every pending point in one call; each point takes
+            # the first (largest) t that passes, as the one-at-a-time search of `solve.newton`
+            k = min(block, LINE_SEARCH_TRIES - tried)
+            rows = np.repeat(pending, k)
+            who = ia[rows]
+            t = np.tile(0.5 ** np.arange(tried, tried + k), len(pending))
+            candidate = x[who] + t[:, None] * step[rows]
             with np.errstate(all="ignore"):
                 trial = _residual(pts.take(who), candidate)
             f_trial = trial["F"]
             merit_trial = np.sum(f_trial * f_trial, axis=1)
             accept = np.isfinite(merit_trial) & (
-                merit_trial <= (1.0 - 2.0 * ARMIJO * t[pending]) * merit[who]
+                merit_trial <= (1.0 - 2.0 * ARMIJO * t) * merit[who]
             )
-            took = who[accept]
-            x[took] = candidate[accept]
-            f[took] = f_trial[accept]
-            jac[took] = trial["J"][accept]
-            merit[took] = merit_trial[accept]
-            pending = pending[~accept]
-            t[pending] *= 0.5
-            lost = t[pending] < LINE_SEARCH_MIN
-            active[ia[pending[lost]]] = False
-            pending = pending[~lost]
+            accept = accept.reshape(len(pending), k)
+            passed = accept.any(axis=1)
+            pick = np.flatnonzero(passed) * k + accept.argmax(axis=1)[passed]
+            took = ia[pending[passed]]
+            x[took] = candidate[pick]
+            f[took] = f_trial[pick]
+            jac[took] = trial["J"][pick]
+            merit[took] = merit_trial[pick]
+            pending = pending[~passed]
+            tried += k
+            block = LINE_SEARCH_BLOCK
+            if tried == LINE_SEARCH_TRIES:
+                active[ia[pending]] = False
+                break
     return {
         "u": x, "converged": converged, "iterations": iterations, "residual": final,
         "straggler": straggler,
@@ -518,16 +535,45 @@ def _outputs(pts: _Points, ev: dict) -> dict[str, np.ndarray]:
     }
 
 
-def _go_on(problem: Problem, u: np.ndarray, iterations: int, straggler: bool) -> Any:
-    """Case 5 of `solve` for a point whose batched Newton from the default start stopped after
-    `iterations`: Newton goes on in `solve.newton` (a straggler) or has failed; then
-    `solve.finish` (continuation, certificate). The result, the TheoryError, or None."""
+def _continuation(pts: _Points) -> dict[str, np.ndarray]:
+    """`solve._continuation` for all points at once: Newton at lam = CONTINUATION_LAM_START from
+    the heavy-ridge start, then down to each point's lam, every point with its own adaptive
+    ratio. Returns u, converged, iterations (all Newton iterations) and residual."""
+    target = pts.lam
+    lam = np.maximum(CONTINUATION_LAM_START, target)
+    a = 2.0 * pts.psi1 * lam
+    gam = pts.p12 * (pts.mu1sq + pts.mustar2) / a
+    s = 2.0 * np.sqrt(pts.P * (pts.mu1sq * (1.0 + pts.psi1) + pts.nu2) + pts.Q0 * pts.p12) / a
+    root = _newton(replace(pts, lam=lam), np.stack([np.log(gam), np.log(pts.Q0), np.log(s)], 1), 0)
+    x, converged, total, final = (root[k] for k in ("u", "converged", "iterations", "residual"))
+    factor = np.full(len(lam), CONTINUATION_FACTOR)
+    going = converged & (lam > target)
+    while going.any():
+        ig = np.flatnonzero(going)
+        nxt = np.maximum(lam[ig] / factor[ig], target[ig])
+        nxt = np.where((target[ig] == 0.0) & (nxt < CONTINUATION_LAM_FLOOR), target[ig], nxt)
+        sub = pts.take(ig)
+        trial = _newton(replace(sub, lam=nxt), x[ig], 0)
+        total[ig] += trial["iterations"]
+        ok = trial["converged"]
+        took = ig[ok]
+        x[took], lam[took], final[took] = trial["u"][ok], nxt[ok], trial["residual"][ok]
+        factor[took] = np.minimum(factor[took] * factor[took], CONTINUATION_FACTOR)
+        failed = ig[~ok]
+        factor[failed] = np.sqrt(factor[failed])
+        lost = failed[factor[failed] < CONTINUATION_MIN_FACTOR]
+        converged[lost] = False
+        going = converged & (lam > target)
+    return {"u": x, "converged": converged, "iterations": total, "residual": final}
+
+
+def _go_on(problem: Problem, u: np.ndarray, iterations: int) -> Any:
+    """Case 5 of `solve` for a straggler of the batched Newton from the default start (stopped
+    after `iterations`): Newton goes on in `solve.newton`, then `solve.finish` (continuation,
+    certificate). The result, the TheoryError, or None."""
     co = Coefficients.from_problem(problem)
-    if straggler:
-        root = newton(lambda v: residual(co, v), u.tolist(), max_iter=NEWTON_MAX_ITER - iterations)
-        iterations += root.iterations
-    else:
-        root = RootResult(tuple(u.tolist()), iterations, math.inf, False, "stopped")
+    root = newton(lambda v: residual(co, v), u.tolist(), max_iter=NEWTON_MAX_ITER - iterations)
+    iterations += root.iterations
     try:
         return finish(problem, co, co.eps_c(), root, iterations)
     except TheoryError as error:
@@ -546,14 +592,22 @@ def _generic(
         p12, q0 = pts.p12, pts.Q0
         u0 = np.stack([np.log(p12), np.log(q0), np.full_like(p12, math.log(DEFAULT_S))], axis=1)
     with np.errstate(all="ignore"):
-        root = _newton(pts, u0)
+        root = _newton(pts, u0, STRAGGLERS if default else 0)
         u, converged, iterations, residual = (
             root[k] for k in ("u", "converged", "iterations", "residual")
         )
         out: list[Any] = [None] * len(problems)
         if default:  # the rest of case 5 as `solve` does it, from where Newton stopped
-            for i in np.flatnonzero(~converged).tolist():
-                out[i] = _go_on(problems[i], u[i], int(iterations[i]), bool(root["straggler"][i]))
+            straggler = root["straggler"]
+            for i in np.flatnonzero(straggler).tolist():
+                out[i] = _go_on(problems[i], u[i], int(iterations[i]))
+            failed = np.flatnonzero(~converged & ~straggler)
+            if len(failed):
+                cont = _continuation(pts.take(failed))
+                u[failed] = cont["u"]
+                converged[failed] = cont["converged"]
+                iterations[failed] += cont["iterations"]
+                residual[failed] = cont["residual"]
         idx = np.flatnonzero(converged)
         if not len(idx):
             return out
@@ -774,8 +828,11 @@ def _group(problems: list[Problem]) -> list[Any]:
         limit = (pts.lam == 0.0) & over
         # exactly at the interpolation threshold without regularisation: an error
         special_case = (pts.eps == 0.0) & (pts.lam == 0.0) & (pts.p12 * mass == 1.0)
-        if linear:  # the exact-recovery phase is decided by `solve`
-            special_case |= (pts.noise == 0.0) & (pts.psi1 >= 1.0) & (pts.psi2 > 1.0)
+        if linear:  # the exact-recovery phase is decided by `solve` (never at eps = 0, lam > 0)
+            special_case |= (
+                (pts.noise == 0.0) & (pts.psi1 >= 1.0) & (pts.psi2 > 1.0)
+                & ((pts.eps > 0.0) | (pts.lam == 0.0))
+            )  # fmt: skip
         special_case |= ~(pts.P > 0.0) | ~np.isfinite(eps_c)
         scale = np.hypot(pts.signal, pts.noise)  # `solve` rescales these (UNIT_RANGE)
         special_case |= (scale < UNIT_RANGE[0]) | (scale > UNIT_RANGE[1])

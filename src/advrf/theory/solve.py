@@ -70,6 +70,7 @@ ERROR_BOUND_MAX = 1e-8
 INTERPOLATOR_LOG_RANGE = 40.0  # bracket of log delta / log rho in the interpolation limits
 UNIT_RANGE = (1e-30, 1e30)  # sqrt(F1^2 + tau^2) solved as given; outside, scaled to 1 (_solve)
 PREDICTOR_ALIGNMENT = 0.999  # cosine of consecutive parameter steps for `_predicted_start`
+PREDICTOR_POINTS = 3  # solved points the warm start of `solve_curve` extrapolates from
 ROOT_LOG_LIMIT = 700.0  # widest bracket of log delta / log rho (exp overflows past ~709)
 ROOT_MAX_ITER = 200  # Newton-bisection steps of the interpolation limits (bisection alone: ~60)
 EPS = float(np.finfo(float).eps)
@@ -782,26 +783,33 @@ def _coordinates(p: Problem) -> tuple[float, ...]:
             p.noise)  # fmt: skip
 
 
-def _predicted_start(
-    problems: Sequence[Problem], k: int, older: TheoryResult, last: TheoryResult
-) -> WarmStart | TheoryResult:
-    """The start of point k from the solutions at k - 2 (`older`) and k - 1 (`last`): linear
-    extrapolation of (log gam, log Q, log s) when the three points lie on one line of parameter
-    space with steps of comparable length (a psi1 curve), else `last` itself."""
-    if not all(r.regime in ("adversarial", "ridge") for r in (older, last)):
+def _predicted_start(problems: Sequence[Problem], k: int, solved: Sequence[TheoryResult]) -> Any:
+    """The start of point k from the solutions of the points just before it (`solved`, two or
+    three, oldest first): polynomial extrapolation (linear from two, quadratic from three) of
+    (log gam, log Q, log s) in the arc length of parameter space, when the points lie on one
+    line of it with steps of comparable length (a psi1 curve), else the last solution itself."""
+    last = solved[-1]
+    if not all(r.regime in ("adversarial", "ridge") for r in solved):
         return last
-    x0, x1, x2 = (_coordinates(problems[i]) for i in (k - 2, k - 1, k))
-    d0 = [b - a for a, b in zip(x0, x1, strict=True)]
-    d1 = [b - a for a, b in zip(x1, x2, strict=True)]
-    n0, n1 = math.sqrt(sum(v * v for v in d0)), math.sqrt(sum(v * v for v in d1))
-    if not (n0 > 0.0 and 0.5 * n0 <= n1 <= 2.0 * n0):
-        return last
-    if sum(a * b for a, b in zip(d0, d1, strict=True)) < PREDICTOR_ALIGNMENT * n0 * n1:
-        return last
-    t = n1 / n0
+    m = len(solved)
+    x = [_coordinates(problems[i]) for i in range(k - m, k + 1)]
+    d = [[b - a for a, b in zip(x[i], x[i + 1], strict=True)] for i in range(m)]
+    n = [math.sqrt(sum(v * v for v in di)) for di in d]
+    for i in range(m - 1):
+        ok = n[i] > 0.0 and 0.5 * n[i] <= n[i + 1] <= 2.0 * n[i]
+        if not ok or sum(a * b for a, b in zip(d[i], d[i + 1], strict=True)) < (
+            PREDICTOR_ALIGNMENT * n[i] * n[i + 1]
+        ):
+            return last if i == m - 2 else _predicted_start(problems, k, solved[i + 1 :])
+    at = [0.0]
+    for ni in n:
+        at.append(at[-1] + ni)
+    weights = [
+        math.prod((at[m] - at[i]) / (at[j] - at[i]) for i in range(m) if i != j) for j in range(m)
+    ]
     u = [
-        math.log(b) + t * (math.log(b) - math.log(a))
-        for a, b in ((older.gam, last.gam), (older.Q, last.Q), (older.s, last.s))
+        sum(w * math.log(v) for w, v in zip(weights, values, strict=True))
+        for values in zip(*((r.gam, r.Q, r.s) for r in solved), strict=True)
     ]
     return WarmStart(*(math.exp(v) for v in u))
 
@@ -812,7 +820,7 @@ def solve_curve(
     """`solve` along a sequence, each point warm-started from the previous solved ones.
 
     The start is the previous solution, or, on a straight line of parameter space (a psi1 curve),
-    its linear extrapolation from the two previous ones (`_predicted_start`); a start that fails
+    its extrapolation from the two or three previous ones (`_predicted_start`); a start that fails
     is retried cold (`solve`). errors="raise": the first TheoryError propagates.
     errors="return": a failed point is returned as its TheoryError in place of its result and
     the curve goes on (the next point starts from the last solved one).
@@ -821,22 +829,21 @@ def solve_curve(
         raise ValueError(f"errors must be 'raise' or 'return'; got {errors!r}")
     results: list[Any] = []
     previous: TheoryResult | None = None  # the last solved point
-    older: TheoryResult | None = None  # the one before, when the two are consecutive
-    consecutive = False  # whether the point before this one was solved
+    solved: list[TheoryResult] = []  # the last PREDICTOR_POINTS consecutive solved points
     for k, problem in enumerate(problems):
-        start: TheoryResult | WarmStart | None = previous
-        if consecutive and previous is not None and older is not None:
-            start = _predicted_start(problems, k, older, previous)
+        start: TheoryResult | WarmStart | None = solved[-1] if solved else previous
+        if len(solved) >= 2:
+            start = _predicted_start(problems, k, solved)
         try:
             result = solve(problem, start=start)
         except TheoryError as error:
             if errors == "raise":
                 raise
             results.append(error)
-            consecutive, older = False, None
+            solved = []
             continue
-        older = previous if consecutive else None
-        previous, consecutive = result, True
+        previous = result
+        solved = [*solved[1 - PREDICTOR_POINTS :], result]
         results.append(result)
     return results
 

@@ -21,30 +21,27 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import partial
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
-from scipy.optimize import minimize_scalar
-from tqdm import tqdm
+from typing import TYPE_CHECKING, Any
 
 from advrf import __version__
-from advrf.experiments.figures import label, legend_below, plot_errors, simulation_means
-from advrf.experiments.keys import key_hash
-from advrf.experiments.methods import DEFAULT_METHODS, Methods, PointFailure
-from advrf.experiments.parallel import run_unordered
-from advrf.experiments.store import Store
-from advrf.experiments.sweep import SweepReport, run_sweep, sweep_units, tidy
-from advrf.experiments.units import OK, SIMULATION, THEORY
 from advrf.grid import Axis
-from advrf.problem import Problem
+from advrf.settings import SimulationSettings, check_integer
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from advrf.experiments.methods import TheoryMethod
+    from advrf.experiments.reproductions import Result
+    from advrf.experiments.runner import Runner
+
+SUMMARY = (
+    "the curse of overparametrization: E_rob and E_std against psi1 = N/d in the paper's "
+    "setting, theory and simulation, and the ridge that minimises E_rob"
+)
 ACTIVATION = "relu_shifted"
 PSI2 = 2.0
 LAM = 0.0
@@ -58,25 +55,35 @@ SIM_PSI1 = (0.25, 0.5, 1.0, 1.5, 3.0, 5.0, 7.0, 10.0)  # away from the slow poin
 D = 300
 SEEDS = 3
 RIDGE_POINTS = 41  # psi1 values of the ridge optimisation (log grid)
-RIDGE_LAM_MIN, RIDGE_LAM_MAX, RIDGE_LAM_COUNT = 1e-5, 10.0, 13  # scan of lam before refinement
-RIDGE_LOG_TOL = 0.01  # tolerance of the refinement in log(lam)
-RIDGE_SEARCH = "scan-brent-inf/2"  # names the search in the stored rows' keys (change it with it)
-FAILED_PENALTY = 1e10  # what a failed evaluation counts for inside a scalar search
-PSI1_LOG_TOL = 1e-3
-MAX_LISTED_FAILURES = 30  # tolerance of the peak / minimum refinement in log(psi1)
+MAX_LISTED_FAILURES = 30  # failed rows listed in summary.txt
 
 
 @dataclass(frozen=True)
 class Settings:
     """What the reproduction computes (defaults: the module constants, the paper's setting)."""
 
-    theory_points: int = THEORY_POINTS
+    theory_points: int = field(
+        default=THEORY_POINTS, metadata={"help": "psi1 values per theory curve (>= 3)"}
+    )
     sim_psi1: tuple[float, ...] = SIM_PSI1
-    d: int = D
-    seeds: int = SEEDS
-    ridge_points: int = RIDGE_POINTS
+    d: int = field(default=D, metadata={"help": "input dimension of the simulations"})
+    seeds: int = field(default=SEEDS, metadata={"help": "seeds per simulated point"})
+    ridge_points: int = field(
+        default=RIDGE_POINTS, metadata={"help": "psi1 values of the ridge optimisation (>= 3)"}
+    )
     noises: tuple[float, ...] = NOISES
     epsilons: tuple[float, ...] = (STANDARD_EPS, *EPSILONS)
+
+    def __post_init__(self) -> None:
+        for name in ("theory_points", "ridge_points"):
+            object.__setattr__(
+                self, name, check_integer(name, getattr(self, name), 3, "grid points")
+            )
+        self.simulation  # noqa: B018 (validates d and seeds, once, in SimulationSettings)
+
+    @property
+    def simulation(self) -> SimulationSettings:
+        return SimulationSettings(d=self.d, seeds=self.seeds)
 
     def axes(self, psi1: Sequence[float]) -> list[Axis]:
         return [
@@ -90,179 +97,8 @@ class Settings:
         ]
 
 
-def optimal_ridge(problem: Problem, theory: Callable = DEFAULT_METHODS.theory) -> dict[str, Any]:
-    """The ridge lam* >= 0 minimising the theory's E_rob at `problem` (its own lam is ignored).
-
-    E_rob is evaluated at lam = 0 and on RIDGE_LAM_COUNT log-spaced lam in [RIDGE_LAM_MIN,
-    RIDGE_LAM_MAX] (from the largest, each warm-started from the previous); the best of these is
-    refined by a bounded Brent search on log(lam) between its grid neighbours (to RIDGE_LOG_TOL).
-    lam* = 0 when lam = 0 is at least as good as every lam tried. When the best lam is the
-    largest one (`at_upper_bound`), the limit lam -> inf (the zero predictor, E_rob = E_std =
-    F1^2 + tau^2) is a candidate too, and lam* = inf when it is better. A lam where the theory
-    fails counts as +inf and is counted in `failures`.
-    """
-    evaluations: dict[float, tuple[float, float]] = {}
-    states: dict[float, Any] = {}
-    failures = 0
-
-    def evaluate(lam: float) -> float:
-        nonlocal failures
-        if lam in evaluations:
-            return evaluations[lam][0]
-        positive = [k for k in states if k > 0]
-        start = None
-        if lam > 0 and positive:
-            start = states[min(positive, key=lambda k: abs(math.log(k / lam)))]
-        for warm in (start, None) if start is not None else (None,):
-            try:
-                fields, state = theory(problem.with_(lam=lam), warm)
-            except PointFailure:
-                continue
-            states[lam] = state
-            evaluations[lam] = (float(fields["robust_error"]), float(fields["standard_error"]))
-            return evaluations[lam][0]
-        failures += 1
-        evaluations[lam] = (math.inf, math.inf)
-        return math.inf
-
-    grid = np.geomspace(RIDGE_LAM_MAX, RIDGE_LAM_MIN, RIDGE_LAM_COUNT)  # from the largest
-    values = [evaluate(float(lam)) for lam in grid]
-    at_zero = evaluate(0.0)
-    best = int(np.argmin(values))
-    if math.isfinite(values[best]):
-        low = grid[best + 1] if best + 1 < len(grid) else grid[-1] / 10.0
-        high = grid[max(best - 1, 0)]
-        minimize_scalar(
-            lambda log_lam: min(evaluate(float(np.exp(log_lam))), FAILED_PENALTY),
-            bounds=(math.log(low), math.log(high)),
-            method="bounded",
-            options={"xatol": RIDGE_LOG_TOL},
-        )
-    lam_opt = min(evaluations, key=lambda lam: (evaluations[lam][0], lam))
-    robust, standard = evaluations[lam_opt]
-    beyond = lam_opt >= RIDGE_LAM_MAX
-    if beyond and problem.null_risk < robust:
-        # the limit lam -> inf is the zero predictor: E_rob = E_std = F1^2 + tau^2
-        lam_opt, robust, standard = math.inf, problem.null_risk, problem.null_risk
-    return {
-        "lam_opt": lam_opt,
-        "robust_error_opt": robust,
-        "standard_error_opt": standard,
-        "robust_error_lam0": at_zero,
-        "standard_error_lam0": evaluations[0.0][1],
-        "evaluations": len(evaluations),
-        "failures": failures,
-        "at_upper_bound": bool(beyond),
-    }
-
-
-def _ridge_row(problem: Problem, methods: Methods) -> dict[str, Any]:
-    start = time.perf_counter()
-    row = {"method": "ridge_optimum", **problem.to_dict()}
-    row.pop("lam")
-    row.update(optimal_ridge(problem, methods.theory))
-    row["advrf_version"] = __version__
-    row["wall_time"] = time.perf_counter() - start
-    return row
-
-
-def _ridge_key(problem: Problem) -> dict[str, Any]:
-    key = {k: v for k, v in problem.to_dict().items() if k != "lam"}
-    key.update(
-        search=RIDGE_SEARCH,
-        lam_min=RIDGE_LAM_MIN,
-        lam_max=RIDGE_LAM_MAX,
-        lam_count=RIDGE_LAM_COUNT,
-        log_tol=RIDGE_LOG_TOL,
-    )
-    return key
-
-
-def run_ridge(
-    out: Path,
-    problems: Sequence[Problem],
-    *,
-    workers: int,
-    scheduler: str | None,
-    methods: Methods,
-    progress: bool | None,
-) -> pd.DataFrame:
-    """optimal_ridge for each problem not yet in the store `out`; returns the stored rows."""
-    store = Store(out)
-    store.clean_temporary()
-    done = store.keys()
-    todo = [p for p in problems if key_hash(_ridge_key(p)) not in done]
-    task = partial(_ridge_row, methods=methods)
-    disable = (not progress) if progress is not None else None
-    with tqdm(
-        total=len(todo), desc="ridge optimum", unit="pt", file=sys.stderr, disable=disable
-    ) as bar:
-        for index, row in run_unordered(task, todo, workers=workers, scheduler=scheduler):
-            store.write("ridge", _ridge_key(todo[index]), row)
-            bar.update()
-    wanted = {key_hash(_ridge_key(p)) for p in problems}
-    rows = store.read()
-    rows = rows[rows["key"].isin(wanted)]
-    return rows.sort_values(["noise", "eps", "psi1"]).reset_index(drop=True)
-
-
-def _local_extremum(
-    curve: pd.DataFrame, column: str, kind: str, theory: Callable, psi2: float
-) -> dict[str, Any] | None:
-    """The interior local maximum nearest psi2 (kind="peak") or the global minimum (kind="min")
-    of `column` along a theory curve, refined by a bounded search on log(psi1)."""
-    psi1 = curve["psi1"].to_numpy(dtype=float)
-    values = curve[column].to_numpy(dtype=float)
-    if kind == "peak":
-        interior = np.flatnonzero((values[1:-1] > values[:-2]) & (values[1:-1] >= values[2:])) + 1
-        if interior.size == 0:
-            return None
-        index = int(interior[np.argmin(np.abs(np.log(psi1[interior] / psi2)))])
-    else:
-        index = int(np.nanargmin(values))
-    result = {"psi1": float(psi1[index]), "value": float(values[index]), "refined": False}
-    if 0 < index < len(psi1) - 1:
-        sign = -1.0 if kind == "peak" else 1.0
-        problem_row = curve.iloc[index]
-        base = Problem(
-            psi1=float(problem_row["psi1"]),
-            psi2=float(problem_row["psi2"]),
-            eps=float(problem_row["eps"]),
-            eps_test=float(problem_row["eps_test"]),
-            lam=float(problem_row["lam"]),
-            signal=float(problem_row["signal"]),
-            noise=float(problem_row["noise"]),
-            activation=str(problem_row["activation"]),
-        )
-
-        def objective(log_psi1: float) -> float:
-            try:
-                fields, _ = theory(base.with_(psi1=float(np.exp(log_psi1))), None)
-            except PointFailure:
-                return FAILED_PENALTY
-            return sign * float(fields[column])
-
-        found = minimize_scalar(
-            objective,
-            bounds=(math.log(psi1[index - 1]), math.log(psi1[index + 1])),
-            method="bounded",
-            options={"xatol": PSI1_LOG_TOL},
-        )
-        if (
-            found.success
-            and math.isfinite(found.fun)
-            and sign * found.fun >= sign * result["value"]
-        ):
-            result = {
-                "psi1": float(np.exp(found.x)),
-                "value": sign * float(found.fun),
-                "refined": True,
-            }
-    return result
-
-
 def summarise(
-    theory_rows: pd.DataFrame, ridge_rows: pd.DataFrame, theory: Callable
+    theory_rows: pd.DataFrame, ridge_rows: pd.DataFrame, theory: TheoryMethod
 ) -> list[dict[str, Any]]:
     """One record per (noise, eps): peak, minima and psi1 = PSI1_MAX values (module docstring).
 
@@ -270,16 +106,20 @@ def summarise(
     without a peak); global_min_*: over the whole curve (it can be the trivial phase at small
     psi1, where E_rob equals the null risk).
     """
+    import numpy as np
+
+    from advrf.experiments.analysis import local_extremum
+
     records = []
     for (noise, eps), curve in theory_rows.groupby(["noise", "eps"], sort=True):
         curve = curve.sort_values("psi1")
         last = curve.iloc[-1]
         record: dict[str, Any] = {"noise": float(noise), "eps": float(eps)}
-        peak = _local_extremum(curve, "robust_error", "peak", theory, PSI2)
-        peak_std = _local_extremum(curve, "standard_error", "peak", theory, PSI2)
+        peak = local_extremum(curve, "robust_error", "peak", theory, PSI2)
+        peak_std = local_extremum(curve, "standard_error", "peak", theory, PSI2)
         overparametrised = curve[curve["psi1"] >= peak["psi1"]] if peak else curve
-        low = _local_extremum(overparametrised, "robust_error", "min", theory, PSI2)
-        lowest = _local_extremum(curve, "robust_error", "min", theory, PSI2)
+        low = local_extremum(overparametrised, "robust_error", "min", theory, PSI2)
+        lowest = local_extremum(curve, "robust_error", "min", theory, PSI2)
         record.update(
             peak_psi1=peak and peak["psi1"],
             peak_robust_error=peak and peak["value"],
@@ -356,7 +196,7 @@ def _format_summary(
     if failures:
         lines += ["", f"{len(failures)} row(s) failed and are not drawn (status/error columns):"]
         for f in failures[:MAX_LISTED_FAILURES]:
-            where = f"d={f['d']}, seed={f['seed']}" if f["method"] == SIMULATION else "theory"
+            where = f"d={f['d']}, seed={f['seed']}" if f["method"] == "simulation" else "theory"
             lines.append(
                 f"  {f['method']} psi1={f['psi1']:g} eps={f['eps']:g} noise={f['noise']:g} "
                 f"({where}): {f['error']}"
@@ -367,16 +207,19 @@ def _format_summary(
 
 
 def _plot_ridge(ridge: pd.DataFrame, out: Path) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
+
+    from advrf.experiments.analysis import RIDGE_LAM_MAX, RIDGE_LAM_MIN
+    from advrf.experiments.figures import label, legend_below
 
     noises = sorted(ridge["noise"].unique())
     epsilons = sorted(ridge["eps"].unique())
-    colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, len(epsilons)))
-    fig, axes = plt.subplots(len(noises), 2, figsize=(10, 3.8 * len(noises)), squeeze=False)
+    colours = colormaps["viridis"](np.linspace(0.0, 0.85, len(epsilons)))
+    fig = Figure(figsize=(10, 3.8 * len(noises)))  # no pyplot, no backend switch
+    axes = fig.subplots(len(noises), 2, squeeze=False)
     for r, noise in enumerate(noises):
         for colour, eps in zip(colours, epsilons, strict=True):
             part = ridge[(ridge["noise"] == noise) & (ridge["eps"] == eps)].sort_values("psi1")
@@ -421,7 +264,6 @@ def _plot_ridge(ridge: pd.DataFrame, out: Path) -> list[Path]:
         path = out.with_suffix(f".{fmt}")
         fig.savefig(path, dpi=150)
         paths.append(path)
-    plt.close(fig)
     return paths
 
 
@@ -431,42 +273,44 @@ def _write_table(frame: pd.DataFrame, stem: Path) -> None:
     frame.to_csv(stem.with_suffix(".csv"), index=False)
 
 
-def reproduce_overparam(
-    out: str | Path,
-    *,
-    settings: Settings = Settings(),  # noqa: B008 (frozen)
-    workers: int = 1,
-    scheduler: str | None = None,
-    methods: Methods = DEFAULT_METHODS,
-    progress: bool | None = None,
-) -> dict[str, Any]:
-    """Run the reproduction into `out` (module docstring); return the summary as a dict."""
+def run(out: Path, settings: Settings, runner: Runner) -> Result:
+    """Run the reproduction into `out` (module docstring) with `runner`; its Result."""
+    import numpy as np
+
+    from advrf.experiments.figures import simulation_means, write_errors
+    from advrf.experiments.jobs import RidgeJob
+    from advrf.experiments.reproductions import Result
+    from advrf.experiments.store import Store
+    from advrf.experiments.sweep import sweep_units, tidy
+    from advrf.experiments.units import OK, SIMULATION, THEORY
+    from advrf.problem import Problem
+
     started = time.perf_counter()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    label = "advrf reproduce overparam"
     theory_psi1 = np.geomspace(PSI1_MIN, PSI1_MAX, settings.theory_points)
     units = sweep_units(settings.axes(theory_psi1), theory=True)
     units += sweep_units(
         settings.axes(settings.sim_psi1), theory=False, simulate=True, d=[settings.d],
         seeds=settings.seeds,
     )  # fmt: skip
-    report: SweepReport = run_sweep(
-        out / "store", units, workers=workers, scheduler=scheduler, methods=methods,
-        progress=progress,
-    )  # fmt: skip
-    ridge_problems = [
-        Problem(psi1, PSI2, eps, lam=LAM, signal=SIGNAL, noise=noise, activation=ACTIVATION)
+    report = runner.run(out / "store", units, label=f"{label}: theory and simulations")
+    ridge_jobs = [
+        RidgeJob(
+            Problem(psi1, PSI2, eps, lam=LAM, signal=SIGNAL, noise=noise, activation=ACTIVATION)
+        )
         for noise in settings.noises
         for eps in settings.epsilons
         for psi1 in np.geomspace(PSI1_MIN, PSI1_MAX, settings.ridge_points)
     ]
-    ridge = run_ridge(
-        out / "ridge", ridge_problems, workers=workers, scheduler=scheduler, methods=methods,
-        progress=progress,
-    )  # fmt: skip
+    ridge_report = runner.run(out / "ridge", ridge_jobs, label=f"{label}: ridge optimum")
+    ridge = Store(out / "ridge").read()
+    ridge = ridge[ridge["key"].isin(ridge_report.keys)]
+    ridge = ridge.sort_values(["noise", "eps", "psi1"]).reset_index(drop=True)
+    if "status" in ridge.columns:  # rows of the first store format have no status: all ok
+        ridge = ridge[ridge["status"].fillna(OK) == OK].reset_index(drop=True)
 
     table = tidy(Store(out / "store").read())
-    table = table[table["key"].isin({key_hash(u.key) for u in units})].reset_index(drop=True)
+    table = table[table["key"].isin(report.keys)].reset_index(drop=True)
     ok = table[table["status"] == OK]
     theory_rows = ok[ok["method"] == THEORY]
     sims = ok[ok["method"] == SIMULATION]
@@ -476,7 +320,7 @@ def reproduce_overparam(
     _write_table(simulation_means(sims, ["noise", "eps", "psi1"]), tables / "simulation_means")
     _write_table(ridge.drop(columns=["key"]), tables / "ridge_optimum")
 
-    figures = plot_errors(
+    figures = write_errors(
         table,
         out=out / "overparam",
         x="psi1",
@@ -486,8 +330,9 @@ def reproduce_overparam(
         r"$\varepsilon = 0$: standard (minimum-norm) training",
     )
     figures += _plot_ridge(ridge, out / "ridge_optimum")
-    records = summarise(theory_rows, ridge, methods.theory)
+    records = summarise(theory_rows, ridge, runner.methods.theory)
     seconds = time.perf_counter() - started
+    ridge_failures = int(ridge["failures"].sum())
     summary = {
         "advrf_version": __version__,
         "setting": {
@@ -504,11 +349,42 @@ def reproduce_overparam(
         },  # fmt: skip
         "curves": records,
         "sweep": report.to_dict(),
-        "ridge_failures": int(ridge["failures"].sum()),
+        "ridge_sweep": ridge_report.to_dict(),
+        "ridge_failures": ridge_failures,
         "figures": [str(p) for p in figures],
         "seconds": seconds,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     text = _format_summary(records, settings, seconds, report.failures)
     (out / "summary.txt").write_text(text)
-    return summary
+    warnings = []
+    failed = len(report.failures) + len(ridge_report.failures)
+    if failed or ridge_failures:
+        warnings.append(
+            f"{failed} row(s) failed (listed in summary.txt and summary.json), {ridge_failures} "
+            "theory evaluation(s) of the ridge search failed; the figures leave them out"
+        )
+    return Result(summary=summary, text=text, warnings=tuple(warnings))
+
+
+def reproduce_overparam(
+    out: str | Path,
+    *,
+    settings: Settings | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    methods: Any = None,
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    """`reproduce("overparam", out, ...)` with a Runner of these arguments; the summary dict."""
+    from advrf.experiments.methods import DEFAULT_METHODS
+    from advrf.experiments.reproductions import reproduce
+    from advrf.experiments.runner import Runner
+
+    runner = Runner(
+        workers=workers,
+        scheduler=scheduler,
+        methods=DEFAULT_METHODS if methods is None else methods,
+        progress=progress,
+    )
+    return reproduce("overparam", out, settings=settings, runner=runner).summary
