@@ -63,6 +63,12 @@ def register(subparsers) -> None:
         "distribution, no test set) and robust_error_cv (E_rob with it as control variate); "
         "Gaussian inputs only",
     )
+    parser.add_argument(
+        "--max-memory",
+        default=None,
+        help="refuse a run whose predicted peak memory (advrf.simulation.memory) exceeds this "
+        "size, e.g. 4GB, 500MB, 2GiB (default: the memory the machine has available)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 
@@ -89,8 +95,10 @@ def _clean(value: Any) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from advrf.problem import Problem
+    from advrf.settings import SimulationSettings
     from advrf.simulation import simulate
     from advrf.simulation.instance import default_n_test, sizes
+    from advrf.simulation.memory import available_memory, check_fits, parse_size
 
     problem = Problem(
         psi1=args.psi1,
@@ -102,18 +110,19 @@ def run(args: argparse.Namespace) -> int:
         noise=args.noise,
         activation=args.activation,
     )
-    start = time.perf_counter()
-    summary = simulate(
-        problem,
-        args.d,
-        parse_seeds(args.seeds),
+    settings = SimulationSettings(
+        d=args.d,
+        seeds=parse_seeds(args.seeds),
         n_test=args.n_test,
         variant=args.variant,
         attack=args.attack,
         inputs=args.inputs,
         population=args.population,
-        progress=True,
     )
+    limit = available_memory() if args.max_memory is None else parse_size(args.max_memory)
+    check_fits(problem, settings, limit)
+    start = time.perf_counter()
+    summary = simulate(problem, settings=settings, progress=True)
     seconds = time.perf_counter() - start
     n_test = args.n_test
     if n_test is None:

@@ -25,8 +25,9 @@ import numpy as np
 
 from advrf.problem import Problem
 from advrf.settings import ATTACKS, SimulationSettings, SolverSettings, check_bool, check_choice
-from advrf.simulation.attack import first_order_attack, pgd_attack, squared_loss
+from advrf.simulation.attack import pgd_attack
 from advrf.simulation.instance import Instance
+from advrf.simulation.memory import chunk_rows
 from advrf.simulation.population import population_standard_error
 from advrf.simulation.result import TrainingError
 from advrf.simulation.train import _train, describe_point
@@ -67,6 +68,49 @@ def evaluate(
     return _metrics(instance, a, eps_test, attack, population)
 
 
+def evaluation_losses(
+    theta, activation, a, x, y, eps: float, *, keep_delta: bool = False, rows: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """(y - f_a(x))^2, (|r| + eps ||grad||)^2, (y - f_a(x + delta))^2 per sample, delta the
+    first-order attack (`attack.first_order_attack`), and delta itself if keep_delta.
+
+    One pass in chunks of `rows` samples (default `memory.chunk_rows`): per chunk, one product for
+    the preactivations, one for the gradients, one for the attacked preactivations; no
+    N x n_test matrix is held.
+    """
+    big_n, d = theta.shape
+    rows = chunk_rows(big_n, d) if rows is None else int(rows)
+    root = np.sqrt(d)
+    standard, linear, attacked = np.empty(len(y)), np.empty(len(y)), np.empty(len(y))
+    deltas = np.empty_like(x) if keep_delta else None
+    for lo in range(0, len(y), rows):
+        sl = slice(lo, lo + rows)
+        pre = x[sl] @ theta.T
+        np.divide(pre, root, out=pre)
+        r = y[sl] - activation(pre) @ a
+        slope = activation.derivative(pre)
+        del pre
+        slope *= a
+        grad = slope @ theta
+        del slope
+        np.divide(grad, root, out=grad)
+        norm = np.linalg.norm(grad, axis=1)
+        direction = np.divide(grad, norm[:, None], out=grad, where=norm[:, None] > 0)
+        direction[norm == 0] = 0.0
+        delta = -eps * np.where(r >= 0, 1.0, -1.0)[:, None] * direction
+        standard[sl] = r**2
+        linear[sl] = (np.abs(r) + eps * norm) ** 2
+        shifted = x[sl] + delta
+        if deltas is not None:
+            deltas[sl] = delta
+        del delta, direction, grad
+        pre = shifted @ theta.T
+        del shifted
+        np.divide(pre, root, out=pre)
+        attacked[sl] = (y[sl] - activation(pre) @ a) ** 2
+    return standard, linear, attacked, deltas
+
+
 def _metrics(
     instance: Instance, a: np.ndarray, eps_test: float, attack: str, population: bool
 ) -> dict[str, float]:
@@ -74,9 +118,9 @@ def _metrics(
     problem = instance.problem
     theta, act = instance.theta, problem.activation
     x, y = instance.x_test, instance.y_test
-    standard = squared_loss(theta, act, a, x, y)
-    delta, linear = first_order_attack(theta, act, a, x, y, eps_test)
-    attacked = squared_loss(theta, act, a, x + delta, y)
+    standard, linear, attacked, delta = evaluation_losses(
+        theta, act, a, x, y, eps_test, keep_delta=attack == "pgd"
+    )
     w = instance.w(a)
     mom = problem.moments
     out = {

@@ -27,6 +27,7 @@ import numpy as np
 from advrf.problem import Problem
 from advrf.settings import INPUTS as INPUTS  # re-exported: the name's old home
 from advrf.settings import SimulationSettings
+from advrf.simulation.memory import chunk_rows
 
 MIN_TEST_SAMPLES = 2000
 TEST_PER_TRAIN = 2
@@ -129,7 +130,22 @@ class Instance:
 
     def features(self, x: np.ndarray) -> np.ndarray:
         """phi(x) = sigma(Theta x / sqrt(d)), one row per input."""
-        return self.problem.activation(self.preactivations(x))
+        return self._map_rows(x, self.problem.activation)
+
+    def feature_derivatives(self, x: np.ndarray) -> np.ndarray:
+        """sigma'(Theta x / sqrt(d)), one row per input (the exact variant's gradient rows)."""
+        return self._map_rows(x, self.problem.activation.derivative)
+
+    def _map_rows(self, x: np.ndarray, fn) -> np.ndarray:
+        """fn(x Theta^T / sqrt(d)) written into one len(x) x N array, in chunks of rows sized by
+        `memory.chunk_rows`: the full preactivation matrix is never held beside the result."""
+        out = np.empty((x.shape[0], self.big_n))
+        step = chunk_rows(self.big_n, self.d)
+        for lo in range(0, x.shape[0], step):
+            pre = x[lo : lo + step] @ self.theta.T
+            np.divide(pre, np.sqrt(self.d), out=pre)
+            out[lo : lo + step] = fn(pre)
+        return out
 
     @cached_property
     def phi(self) -> np.ndarray:

@@ -67,7 +67,7 @@ def _train(instance, variant, eps, lam, raise_on_failure, solver) -> TrainingRes
         if variant == "concentrated":
             result = solve_concentrated(instance.phi, instance.y, mop, eps=eps, c=c, solver=solver)
         else:
-            sprime = problem.activation.derivative(instance.preactivations(instance.x))
+            sprime = instance.feature_derivatives(instance.x)
             result = solve_exact(
                 instance.phi, instance.y, instance.theta, sprime, mop, eps=eps, c=c, solver=solver
             )
