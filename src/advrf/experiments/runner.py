@@ -34,8 +34,8 @@ from advrf import __version__
 from advrf.experiments.jobs import Job
 from advrf.experiments.methods import DEFAULT_METHODS, Methods, warm_then_cold
 from advrf.experiments.parallel import check_scheduler, run_unordered
-from advrf.experiments.progress import progress
 from advrf.experiments.units import FAILED
+from advrf.progress import progress
 from advrf.settings import check_integer
 
 OTHER_VERSIONS = ("keep", "recompute")  # what a run does with rows of another advrf version
@@ -147,7 +147,7 @@ def store_rows(store: Any, outcomes: Iterable[Outcome]) -> None:
 class Runner:
     """How jobs are computed: `workers` local processes (1: this process) or a Dask
     `scheduler` (its address; overrides workers), the `methods`, and the progress policy
-    (advrf.experiments.progress; False: none)."""
+    (advrf.progress; False: none)."""
 
     workers: int = 1
     scheduler: str | None = None
