@@ -118,6 +118,13 @@ class SweepReport:
     other_versions: int = 0  # requested rows found stored by another advrf version
     versions_message: str = ""  # what was found and done about them ("" when none)
 
+    def to_frame(self):
+        """The requested rows as a tidy pandas DataFrame (read back from the store `out`)."""
+        from advrf.experiments.sweep import read_results
+
+        table = read_results(self.out)
+        return table[table["key"].isin(self.keys)].reset_index(drop=True)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "out": str(self.out),
