@@ -96,3 +96,16 @@ def test_a_point_that_cannot_be_certified_is_named(capsys):
 def test_table_reports_the_largest_gap(capsys):
     assert main([*BASE, "--seeds", "2", "--variant", "concentrated"]) == 0
     assert "largest |gap|=" in capsys.readouterr().out
+
+
+def test_progress_in_a_log_is_plain_lines_without_carriage_returns(monkeypatch, capsys):
+    from advrf import progress as progress_module
+
+    monkeypatch.setattr(progress_module, "PERIOD", 0.0)  # a line at every seed
+    status = main(
+        ["simulate", "--psi1", "1", "--psi2", "1", "--eps", "0.1", "--d", "10", "--seeds", "2"]
+    )
+    err = capsys.readouterr().err
+    assert status == 0
+    assert "\r" not in err
+    assert "advrf simulate: 1/2 seeds" in err and "advrf simulate: 2/2 seeds" in err

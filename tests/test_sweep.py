@@ -411,7 +411,7 @@ def test_a_malformed_scheduler_address_fails_fast(tmp_path, capsys, address):
 def test_plain_progress_lines_in_a_log(monkeypatch):
     import io
 
-    from advrf.experiments import progress as progress_module
+    from advrf import progress as progress_module
 
     # start; updates at 4, 11 (a line), 15, 25 (a line); the end at 26 (a last line)
     clock = iter([0.0, 4.0, 11.0, 11.0, 15.0, 25.0, 25.0, 26.0, 26.0])

@@ -54,3 +54,13 @@ def test_the_command_says_so_and_takes_the_choice(tmp_path, monkeypatch, capsys)
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["computed"] == 2
     with pytest.raises(ValueError, match="other_versions must be one of keep, recompute"):
         run_sweep(out, sweep_units(AXES), progress=False, other_versions="drop")
+
+
+def test_a_report_gives_its_own_rows_as_a_frame(tmp_path):
+    out = tmp_path / "store"
+    run_sweep(out, sweep_units([*AXES[:2], Axis("eps", (0.1, 0.2))]), progress=False)
+    report = run_sweep(out, sweep_units(AXES), progress=False)
+    frame = report.to_frame()
+    assert len(read_results(out)) == 4
+    assert list(frame["psi1"]) == [1.0, 3.0] and set(frame["eps"]) == {0.1}
+    assert (frame["status"] == "ok").all()

@@ -34,8 +34,8 @@ from advrf import __version__
 from advrf.experiments.jobs import Job
 from advrf.experiments.methods import DEFAULT_METHODS, Methods, warm_then_cold
 from advrf.experiments.parallel import check_scheduler, run_unordered
-from advrf.experiments.progress import progress
 from advrf.experiments.units import FAILED
+from advrf.progress import progress
 from advrf.settings import check_integer
 
 OTHER_VERSIONS = ("keep", "recompute")  # what a run does with rows of another advrf version
@@ -118,6 +118,13 @@ class SweepReport:
     other_versions: int = 0  # requested rows found stored by another advrf version
     versions_message: str = ""  # what was found and done about them ("" when none)
 
+    def to_frame(self):
+        """The requested rows as a tidy pandas DataFrame (read back from the store `out`)."""
+        from advrf.experiments.sweep import read_results
+
+        table = read_results(self.out)
+        return table[table["key"].isin(self.keys)].reset_index(drop=True)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "out": str(self.out),
@@ -147,7 +154,7 @@ def store_rows(store: Any, outcomes: Iterable[Outcome]) -> None:
 class Runner:
     """How jobs are computed: `workers` local processes (1: this process) or a Dask
     `scheduler` (its address; overrides workers), the `methods`, and the progress policy
-    (advrf.experiments.progress; False: none)."""
+    (advrf.progress; False: none)."""
 
     workers: int = 1
     scheduler: str | None = None

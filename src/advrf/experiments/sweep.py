@@ -130,7 +130,7 @@ def run_sweep(
     """Compute the units missing from the store `out` and store each row as it finishes.
 
     workers: local processes (1 = this process); scheduler: a Dask scheduler address (overrides
-    workers). progress: advrf.experiments.progress's policy (False: none). csv: also write
+    workers). progress: advrf.progress's policy (False: none). csv: also write
     out/results.csv with the whole table. See the module docstring for failed points.
     other_versions: "keep" or "recompute" rows stored by another advrf version (Runner.run).
     """

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from advrf.problem import Problem
+from advrf.progress import progress as progress_policy
 from advrf.settings import ATTACKS, SimulationSettings, SolverSettings, check_bool, check_choice
 from advrf.simulation.attack import pgd_attack
 from advrf.simulation.instance import Instance
@@ -366,7 +367,8 @@ def simulate(
     settings: SimulationSettings | None = None,
     solver: SolverSettings | None = None,
 ) -> SimulationSummary:
-    """simulate_seed over the seeds (a count k means 0..k-1); a tqdm bar on stderr if progress.
+    """simulate_seed over the seeds (a count k means 0..k-1); progress=True: advrf.progress's
+    policy on stderr (a bar on a terminal or in a notebook, a line every few seconds in a log).
 
     Either d, seeds and the options, or settings=SimulationSettings(...) alone (validated once
     there either way); solver: the training solver's `SolverSettings`.
@@ -380,10 +382,10 @@ def simulate(
         settings = SimulationSettings(d=d, seeds=seeds, **options)
     elif d is not None or seeds is not None or options != _OPTION_DEFAULTS:
         raise ValueError("simulate takes either settings= or d, seeds and options, not both")
-    iterator: Iterable[int] = settings.seeds
-    if progress:
-        from tqdm import tqdm
-
-        iterator = tqdm(settings.seeds, desc="advrf simulate", unit="seed", delay=1.0)
-    records = tuple(_simulate_one(problem, settings, s, solver) for s in iterator)
+    records = []
+    with progress_policy(len(settings.seeds), "advrf simulate", "seeds", enabled=progress) as bar:
+        for seed in settings.seeds:
+            records.append(_simulate_one(problem, settings, seed, solver))
+            bar.update(1)
+    records = tuple(records)
     return SimulationSummary(problem, settings.d, settings.variant, settings.attack, records)
