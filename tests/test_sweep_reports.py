@@ -1,4 +1,4 @@
-"""Rows stored by another advrf version are never reused without a word (issue: a table that mixes
+"""Sweep reports: rows of another advrf version are never reused without a word (the run counts
 versions): the run counts them, and --other-versions recompute computes them again."""
 
 from __future__ import annotations
