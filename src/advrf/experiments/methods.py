@@ -53,9 +53,13 @@ def solve_theory(problem: Problem, start: Any = None) -> tuple[dict[str, Any], A
 
 
 def simulate_instance(problem: Problem, settings: SimulationSettings, seed: int) -> dict[str, Any]:
-    """advrf.simulation.simulate_seed(problem, d, seed, <every other option of settings>)."""
+    """advrf.simulation.simulate_seed(problem, d, seed, <every other option of settings>), after
+    checking that its predicted peak memory (advrf.simulation.memory) fits in what the machine
+    running it has available (a point that does not fit is a failed row naming its size)."""
     from advrf.simulation import TrainingError, simulate_seed
+    from advrf.simulation.memory import available_memory, check_fits
 
+    check_fits(problem, settings, available_memory())
     options = {k: v for k, v in settings.to_dict().items() if k not in ("d", "seeds")}
     try:
         record = simulate_seed(problem, settings.d, seed, **options)

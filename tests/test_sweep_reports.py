@@ -1,4 +1,4 @@
-"""Rows stored by another advrf version are never reused without a word (issue: a table that mixes
+"""Sweep reports: rows of another advrf version are never reused without a word (the run counts
 versions): the run counts them, and --other-versions recompute computes them again."""
 
 from __future__ import annotations
@@ -64,3 +64,12 @@ def test_a_report_gives_its_own_rows_as_a_frame(tmp_path):
     assert len(read_results(out)) == 4
     assert list(frame["psi1"]) == [1.0, 3.0] and set(frame["eps"]) == {0.1}
     assert (frame["status"] == "ok").all()
+
+
+def test_a_simulation_that_cannot_fit_in_memory_is_a_failed_row_naming_its_size(tmp_path):
+    axes = [Axis("psi1", (1.0,)), Axis("psi2", (1.152921504606847e18,)), Axis("eps", (1.0,))]
+    units = sweep_units(axes, theory=False, simulate=True, d=[1], seeds=1)
+    report = run_sweep(tmp_path / "store", units, progress=False)
+    (failure,) = report.failures
+    assert "this run needs about" in failure["error"]
+    assert "n=1152921504606846976" in failure["error"]
