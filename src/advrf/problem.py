@@ -3,7 +3,8 @@
 psi1 = N/d > 0, psi2 = n/d > 0, eps >= 0 (training radius), eps_test >= 0 (test radius,
 = eps unless given), lam >= 0 (ridge psi1 * lam * ||a||^2), signal = F1 > 0, noise = tau >= 0,
 activation: a name of `advrf.ACTIVATIONS` or an `Activation`. Every number is at most 1e100, and
-psi1, psi2, signal are at least 1e-100 (LARGEST, SMALLEST).
+psi1, psi2, signal are at least 1e-100 (LARGEST, SMALLEST); psi1 may also be inf (the
+infinite-width limit, `advrf.theory.wide`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ NUMERIC_PARAMETERS = tuple(_RANGES)
 # (psi1^2, psi1 / psi2) leave double precision.
 LARGEST = 1e100
 SMALLEST = 1e-100
+# Parameters that may also be +inf (a limit the theory solves directly; simulations refuse it).
+MAY_BE_INFINITE = frozenset({"psi1"})
 
 
 def check_number(name: str, value: Any) -> float:
@@ -37,12 +40,16 @@ def check_number(name: str, value: Any) -> float:
     low, closed, meaning = _RANGES[name]
     bottom = f">= {low:g}" if closed else f"> {low:g}, at least {SMALLEST:g},"
     allowed = f"{name} ({meaning}) must be a finite number {bottom} and at most {LARGEST:g}"
+    if name in MAY_BE_INFINITE:
+        allowed += ", or inf"
     if isinstance(value, bool) or value is None:
         raise ValueError(f"{allowed}; got {value!r}")
     try:
         number = float(value)
     except (TypeError, ValueError):
         raise ValueError(f"{allowed}; got {value!r}") from None
+    if number == math.inf and name in MAY_BE_INFINITE:
+        return number
     if not math.isfinite(number) or number < low or (number == low and not closed):
         raise ValueError(f"{allowed}; got {value!r}")
     if number > LARGEST or (not closed and number < SMALLEST):

@@ -8,7 +8,16 @@ import sys
 from advrf import __version__
 
 # Modules of advrf.cli, each with `register(subparsers)`.
-SUBCOMMANDS: list[str] = ["theory", "simulate", "sweep", "figure", "reproduce", "explore"]
+SUBCOMMANDS: list[str] = [
+    "theory",
+    "simulate",
+    "sweep",
+    "figure",
+    "reproduce",
+    "explore",
+    "optimize",
+    "front",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

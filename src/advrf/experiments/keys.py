@@ -18,15 +18,16 @@ HASH_CHARS = 32  # hex characters of the SHA-256 of a key kept in a file name (1
 
 
 def canonical(value: Any) -> Any:
-    """A key value in canonical form: floats to KEY_DIGITS significant digits, NaN rejected."""
+    """A key value in canonical form: floats to KEY_DIGITS significant digits, NaN rejected
+    (inf is kept: psi1 = inf is the infinite-width limit)."""
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float) or hasattr(value, "__float__"):
         number = float(value)
-        if not math.isfinite(number):
-            raise ValueError(f"a key value must be finite; got {value!r}")
+        if math.isnan(number):
+            raise ValueError(f"a key value must not be NaN; got {value!r}")
         return float(f"{number:.{KEY_DIGITS}g}")
     raise TypeError(f"cannot use {type(value).__name__} {value!r} in a key")
 

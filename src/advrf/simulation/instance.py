@@ -18,6 +18,7 @@ The test set has `n_test` fresh samples, by default max(MIN_TEST_SAMPLES, TEST_P
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -38,7 +39,9 @@ def default_n_test(n: int) -> int:
 
 
 def sizes(problem: Problem, d: int) -> tuple[int, int]:
-    """(N, n) = (round(psi1 d), round(psi2 d)), each at least 1."""
+    """(N, n) = (round(psi1 d), round(psi2 d)), each at least 1 (psi1 = inf has no simulation)."""
+    if math.isinf(problem.psi1):
+        raise ValueError("psi1 = inf (infinite width) has a theory but no simulation")
     return max(1, round(problem.psi1 * d)), max(1, round(problem.psi2 * d))
 
 

@@ -660,6 +660,10 @@ def solve(problem: Problem, start: TheoryResult | WarmStart | None = None) -> Th
     certificate), the point is solved again cold, so a point's answer never depends on its
     neighbour. Raises TheoryError (the cold failure) when no certified solution is found.
     """
+    if math.isinf(problem.psi1):
+        from advrf.theory.wide import solve_wide  # wide imports this module
+
+        return solve_wide(problem)
     if start is None:
         return _solve(problem, None)
     try:
