@@ -161,7 +161,7 @@ def _robust_gap(row: Any, theory: TheoryMethod, psi1: float) -> float:
 
     values = []
     for eps in (float(row["eps"]), STANDARD_EPS):
-        problem = curve_problem(row).with_(psi1=psi1, eps=eps)
+        problem = curve_problem(row).with_(psi1=psi1, eps=eps, eps_test=float(row["eps_test"]))
         fields, _, error = warm_then_cold(partial(theory, problem), None)
         values.append(math.nan if error is not None else float(fields["robust_error"]))
     return values[0] - values[1]
