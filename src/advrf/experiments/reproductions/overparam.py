@@ -455,12 +455,14 @@ def run(out: Path, settings: Settings, runner: Runner) -> Result:
             row="eps_test",
             where={"noise": noise},
             title=rf"Curse of overparametrization: {ACTIVATION}, $\lambda = 0$, "
-            rf"$\psi_2 = {PSI2:g}$, noise $\tau = {noise:g}$; every recipe attacked with the "
-            r"same $\varepsilon_{test}$ (one row each)"
+            rf"$\psi_2 = {PSI2:g}$, noise $\tau = {noise:g}$; one row per test radius "
+            r"$\varepsilon_{test}$"
             "\n"
-            r"$\varepsilon = 0$: standard (minimum-norm) training. For $\psi_1 \gtrsim 5$ the "
-            r"curves of $\varepsilon > 0$ coincide: adversarial training interpolates, with the "
-            "interpolator of least gradient norm, whatever eps",
+            r"$\varepsilon = 0$: standard (minimum-norm) training, attacked with the same "
+            r"$\varepsilon_{test}$ as adversarial training"
+            "\n"
+            r"For $\psi_1 \gtrsim 5$ the curves of $\varepsilon > 0$ coincide: adversarial "
+            "training interpolates, with the interpolator of least gradient norm",
         )
     figures += _plot_ridge(ridge, out / "ridge_optimum")
     records = summarise(theory_rows, ridge, runner.methods.theory)

@@ -151,11 +151,13 @@ def _plot(table: pd.DataFrame, out: Path) -> list[Path]:
     fig.suptitle(
         rf"Where overparametrization hurts: $\lambda = 0$ for the curse, $\psi_1 \in "
         rf"[{PSI1_MIN:g}, {PSI1_MAX:g}] \cup \{{\infty\}}$; gain at $\psi_1 = {GAIN_PSI1:g}$, "
-        r"each recipe with its best $\lambda$ (blank: trivial at every width of the grid "
-        "or never)",
+        r"each recipe with its best $\lambda$"
+        "\n"
+        r"blank: never trivial on the grid (trivial map), no curse, $\psi_1^* = \infty$ "
+        r"($\psi_1^*$ map)",
         fontsize=10,
     )
-    fig.tight_layout(rect=(0.0, 0.0, 1.0, 0.96))
+    fig.tight_layout(rect=(0.0, 0.0, 1.0, 0.95))
     paths = []
     for fmt in ("png", "pdf"):
         path = out.with_suffix(f".{fmt}")
