@@ -83,8 +83,7 @@ class Settings:
         object.__setattr__(
             self, "psi1_points", check_integer("psi1_points", self.psi1_points, 5, "grid points")
         )
-        for problem in self.problems():  # every cell validated once, by Problem
-            del problem
+        self.problems()  # every cell validated once, by Problem
 
     @property
     def psi2(self) -> tuple[float, ...]:
