@@ -29,6 +29,7 @@ test: lint
 
 demo: $(STAMP)
 	$(BIN)/advrf reproduce overparam --out results/overparam
+	$(BIN)/advrf reproduce phase-diagram --out results/phase-diagram
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build src/*.egg-info

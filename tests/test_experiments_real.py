@@ -81,14 +81,23 @@ def test_dask_gives_the_same_table(reference, tmp_path, capsys):
 
 
 def test_small_reproduction_agrees_with_the_theory(tmp_path):
-    settings = Settings(theory_points=13, sim_psi1=(3.0,), d=40, seeds=1, ridge_points=3)
+    settings = Settings(
+        theory_points=13, sim_psi1=(3.0,), sim_psi1_wide=(), d=40, seeds=1, ridge_points=3
+    )
     summary = reproduce_overparam(tmp_path, settings=settings, progress=False)
-    assert summary["sweep"]["requested"] == 13 * 8 + 8
+    # theory: 4 eps under 3 eps_test, and eps = eps_test = 0; simulations: eps in {0, eps_test}
+    assert summary["sweep"]["requested"] == 13 * 13 * 2 + 3 * 2 * 2
     for curve in summary["curves"]:
         problem = Problem(PSI1_MAX, 2.0, curve["eps"], noise=curve["noise"])
         assert curve["robust_error_at_psi1_max"] == pytest.approx(solve(problem).robust_error)
+        standard = problem.with_(eps=0.0, eps_test=curve["eps"])
+        assert curve["standard_training_robust_error_at_psi1_max"] == pytest.approx(
+            solve(standard).robust_error
+        )
         # the published statement: the interpolation peak sits near psi1 = psi2
         assert 1.5 < curve["peak_psi1"] < 4.0
         # the tuned ridge is never worse than no ridge (lam = 0 is one of the candidates)
         assert curve["ridge_robust_error_at_psi1_max"] <= curve["robust_error_at_psi1_max"]
-    assert (tmp_path / "overparam.png").exists() and (tmp_path / "ridge_optimum.pdf").exists()
+    assert (tmp_path / "overparam_noise0.png").exists() and (
+        tmp_path / "ridge_optimum.pdf"
+    ).exists()

@@ -106,23 +106,41 @@ def test_refinement_never_reports_a_worse_point():
 
 
 def test_reproduction_outputs_and_resume(tmp_path):
-    settings = Settings(theory_points=31, sim_psi1=(0.5, 3.0), d=20, seeds=2, ridge_points=5)
+    settings = Settings(
+        theory_points=31, sim_psi1=(0.5, 3.0), sim_psi1_wide=(20.0,), seeds_wide=1, d=20,
+        seeds=2, ridge_points=5,
+    )  # fmt: skip
     summary = reproduce_overparam(tmp_path, settings=settings, methods=FAKE, progress=False)
-    for name in ("overparam", "ridge_optimum"):
+    for name in ("overparam_noise0", "overparam_noise0.5", "ridge_optimum"):
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000
         assert (tmp_path / f"{name}.pdf").read_bytes()[:5] == b"%PDF-"
     for name in ("theory", "simulation", "simulation_means", "ridge_optimum"):
         table = pd.read_parquet(tmp_path / "tables" / f"{name}.parquet")
         assert len(table) == len(pd.read_csv(tmp_path / "tables" / f"{name}.csv")) > 0
     theory = pd.read_parquet(tmp_path / "tables" / "theory.parquet")
-    assert len(theory) == 31 * 4 * 2 and set(theory["eps"]) == {0.0, 0.1, 0.2, 0.5}
+    # every recipe under every attack, and each eps under eps_test = eps (eps = 0 too)
+    assert len(theory) == 31 * (4 * 3 + 1) * 2 and set(theory["eps"]) == {0.0, 0.1, 0.2, 0.5}
+    assert set(theory["eps_test"]) == {0.0, 0.1, 0.2, 0.5}
     sims = pd.read_parquet(tmp_path / "tables" / "simulation.parquet")
-    assert len(sims) == 2 * 2 * 4 * 2 and set(sims["d"]) == {20}
+    # eps in {0, eps_test} under each eps_test; psi1 = 20 with one seed at eps_test = 0.2 only
+    assert len(sims) == (3 * 2 * 2 * 2 + 2) * 2 and set(sims["d"]) == {20}
+    wide = sims[sims["psi1"] == 20.0]
+    assert set(wide["eps_test"]) == {0.2} and set(wide["eps"]) == {0.0, 0.2}
+    assert set(zip(sims["eps"], sims["eps_test"], strict=True)) == {
+        (e, t) for t in (0.1, 0.2, 0.5) for e in (0.0, t)
+    }
     written = json.loads((tmp_path / "summary.json").read_text())
     assert written["curves"] == summary["curves"] and len(summary["curves"]) == 8
     curve = next(c for c in summary["curves"] if c["noise"] == 0.5 and c["eps"] == 0.2)
     assert curve["psi1_max"] == pytest.approx(100.0)
     assert curve["ridge_lam_at_psi1_max"] == pytest.approx(FAKE_LAM_OPT, rel=0.05)
+    standard = theory[(theory["eps"] == 0) & (theory["eps_test"] == 0.2) & (theory["noise"] == 0.5)]
+    last = standard.sort_values("psi1").iloc[-1]
+    assert curve["standard_training_robust_error_at_psi1_max"] == last["robust_error"]
+    for record in summary["curves"]:
+        assert "psi1_standard_more_robust" in record and "min_robust_error" in record
+        if record["eps"] == 0:
+            assert record["psi1_standard_more_robust"] is None
     assert "min E_rob" in (tmp_path / "summary.txt").read_text()
     again = reproduce_overparam(tmp_path, settings=settings, methods=FAKE, progress=False)
     assert again["sweep"]["computed"] == 0 and again["curves"] == summary["curves"]
@@ -178,3 +196,50 @@ def test_workers_must_be_at_least_one(tmp_path, capsys, workers):
         assert exit_info.value.code == 2
         assert "--workers must be >= 1; use --workers N" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def _theory_curve(psi1, eps, eps_test, noise=0.0):
+    from advrf.experiments.methods import DEFAULT_METHODS
+
+    rows = []
+    for value in psi1:
+        problem = Problem(value, 2.0, eps, eps_test=eps_test, noise=noise)
+        fields, _ = DEFAULT_METHODS.theory(problem, None)
+        rows.append({**problem.to_dict(), "robust_error": fields["robust_error"]})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(("eps", "noise"), [(0.2, 0.0), (0.5, 0.5)])
+def test_standard_more_robust_crossing_agrees_with_the_theory(eps, noise):
+    from advrf.experiments.methods import DEFAULT_METHODS
+    from advrf.experiments.reproductions.overparam import standard_more_robust_from
+
+    grid = np.geomspace(0.5, 100.0, 25)
+    adversarial = _theory_curve(grid, eps, eps, noise)
+    standard = _theory_curve(grid, 0.0, eps, noise)
+    crossing = standard_more_robust_from(adversarial, standard, DEFAULT_METHODS.theory)
+    assert crossing is not None and grid[0] < crossing < grid[-1]
+    assert not np.any(np.isclose(crossing, grid))  # refined, not a grid point
+    for factor, sign in ((0.995, -1.0), (1.005, 1.0)):
+        around = np.array([crossing * factor])
+        gap = _theory_curve(around, eps, eps, noise)["robust_error"].iloc[0]
+        gap -= _theory_curve(around, 0.0, eps, noise)["robust_error"].iloc[0]
+        assert sign * gap > 0
+    # the numbers (advrf theory --psi1 5,10,100 --eps 0,0.2 --eps-test 0.2)
+    if (eps, noise) == (0.2, 0.0):
+        at = np.array([5.0, 10.0, 100.0])
+        np.testing.assert_allclose(
+            _theory_curve(at, 0.0, 0.2)["robust_error"], [0.41, 0.26, 0.175], atol=0.005
+        )
+        np.testing.assert_allclose(
+            _theory_curve(at, 0.2, 0.2)["robust_error"], [0.64, 0.71, 0.99], atol=0.005
+        )
+
+
+def test_standard_never_more_robust_is_none():
+    from advrf.experiments.reproductions.overparam import standard_more_robust_from
+
+    grid = np.geomspace(0.5, 100.0, 5)
+    adversarial = _theory_curve(grid, 0.2, 0.2)
+    standard = adversarial.assign(robust_error=adversarial["robust_error"] + 0.1)
+    assert standard_more_robust_from(adversarial, standard, FAKE.theory) is None

@@ -33,7 +33,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-NAMES = ("overparam",)
+NAMES = ("overparam", "phase-diagram")
 MARKER = "advrf-reproduction.json"
 STORE_MANIFEST = "advrf-store.json"  # advrf.experiments.store.MANIFEST (not imported: heavy)
 
