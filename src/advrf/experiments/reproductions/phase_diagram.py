@@ -35,13 +35,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from advrf import __version__
-from advrf.problem import Problem
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from advrf.experiments.reproductions import Result
     from advrf.experiments.runner import Runner
+    from advrf.problem import Problem
 
 SUMMARY = (
     "the phase diagram over (psi2, eps): trivial phase, the curse E_rob(inf) - min E_rob and its "
@@ -94,6 +94,8 @@ class Settings:
         return GRIDS[self.grid]["eps"] if self.eps_values is None else self.eps_values
 
     def problems(self) -> list[Problem]:
+        from advrf.problem import Problem  # here, not at the top: `advrf --help` stays light
+
         return [
             Problem(
                 GAIN_PSI1, psi2, eps, lam=0.0, signal=SIGNAL, noise=noise, activation=activation
