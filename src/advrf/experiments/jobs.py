@@ -26,6 +26,7 @@ that job's failed row with its message (`advrf.experiments.methods.failure_messa
 from __future__ import annotations
 
 import hashlib
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar
@@ -50,15 +51,16 @@ from advrf.problem import Problem
 from advrf.settings import SimulationSettings
 
 
-class Job:
+class Job(ABC):
     """Base of the job classes (see the module docstring); subclasses are frozen dataclasses."""
 
     kind: ClassVar[str]
     problem: Problem
 
     @property
+    @abstractmethod
     def columns(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The row's key columns (parameters and the job's own settings)."""
 
     @property
     def key(self) -> dict[str, Any]:
@@ -80,8 +82,9 @@ class Job:
     def instance_seed(self) -> int | None:
         return None
 
+    @abstractmethod
     def compute(self, methods: Methods, start: Any = None) -> tuple[dict[str, Any], Any]:
-        raise NotImplementedError
+        """(result fields, warm-start state for the next job of its chain)."""
 
     def row(
         self, results: dict[str, Any] | None, error: str | None, wall_time: float
