@@ -15,7 +15,7 @@ import argparse
 import json
 from typing import Any
 
-from advrf.cli.optimize import SETTING_OPTIONS
+from advrf.cli.optimize import SETTING_OPTIONS, add_setting_arguments
 from advrf.grid import grid_size, parse_names, parse_values, points
 
 TABLE_COLUMNS = (
@@ -36,15 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--activation", default="relu_shifted", help="activation name(s)")
-    for name, (default, text) in SETTING_OPTIONS.items():
-        parser.add_argument(
-            "--" + name.replace("_", "-"),
-            dest=name,
-            default=default,
-            required=default is None,
-            help=text,
-        )
+    add_setting_arguments(parser)
     parser.add_argument("--json", action="store_true", help="one JSON object per row and line")
     parser.add_argument(
         "--figure", metavar="PATH", help="write the figure of the fronts (one setting only)"

@@ -25,6 +25,21 @@ SETTING_OPTIONS: dict[str, tuple[str | None, str]] = {
     "eps_test": (None, "test attack radius"),
 }
 
+
+def add_setting_arguments(parser: argparse.ArgumentParser) -> None:
+    """--activation and the SETTING_OPTIONS (each a grid, as in `advrf theory`): the setting that
+    `advrf optimize` and `advrf front` answer for."""
+    parser.add_argument("--activation", default="relu_shifted", help="activation name(s)")
+    for name, (default, text) in SETTING_OPTIONS.items():
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=name,
+            default=default,
+            required=default is None,
+            help=text,
+        )
+
+
 TABLE_COLUMNS = (
     ("activation", "activation", "s"),
     ("psi1", "psi1", "g"),
@@ -51,15 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--activation", default="relu_shifted", help="activation name(s)")
-    for name, (default, text) in SETTING_OPTIONS.items():
-        parser.add_argument(
-            "--" + name.replace("_", "-"),
-            dest=name,
-            default=default,
-            required=default is None,
-            help=text,
-        )
+    add_setting_arguments(parser)
     parser.add_argument("--eps", help="fix the training radius (grid): search lam only")
     parser.add_argument("--lam", help="fix the ridge (grid, inf allowed): search eps only")
     parser.add_argument("--json", action="store_true", help="one JSON object per point and line")
