@@ -24,7 +24,7 @@ import numpy as np
 from scipy import special
 
 from advrf.problem import Problem
-from advrf.theory.equations import MOMENT_ZERO, Coefficients, residual
+from advrf.theory.equations import MOMENT_ZERO, Coefficients, b2_terms, residual, th1_terms
 from advrf.theory.solve import (
     ARMIJO,
     CONTINUATION_FACTOR,
@@ -159,33 +159,14 @@ def _loss_terms(gam: np.ndarray, Q: np.ndarray, s: np.ndarray, eps: np.ndarray) 
     phi = INV_SQRT_2PI * np.exp(-half)
     g1out = 2.0 * phi
     u = 1.0 + 2.0 * gam
-    th1 = p_in / gam + 2.0 * p_out / u
-    dth1_dz = 2.0 * phi / (gam * u)
-    dth1 = (
-        -p_in / gam - 4.0 * gam * p_out / (u * u) + dth1_dz * z,
-        -0.5 * z * dth1_dz,
-        z * dth1_dz,
-    )
+    th1, dth1 = th1_terms(gam, z, p_in, p_out, phi, u)
     positive = eps > 0.0
     inner = sq * g1out / s + eps * p_out
     th2 = np.where(positive, 2.0 * eps * eps * p_in + 2.0 * eps * inner / u, 0.0)
     t = np.where(positive, eps * sq * g1out / (s * u), 0.0)
     dth2 = (np.where(positive, -4.0 * gam * eps * inner / (u * u), 0.0), t, -2.0 * t)
-    ig = 1.0 / gam
-    out = 4.0 * g2out + 4.0 * z * g1out * ig + z * z * p_out * ig * ig
-    bf = g2in * ig * ig + out / (u * u)
-    dbf_dz = 2.0 * z * z * phi * ig * ig + (
-        -8.0 * z * z * phi
-        + 4.0 * ig * (g1out - 2.0 * z * z * phi)
-        + (2.0 * z * p_out - 2.0 * z * z * phi) * ig * ig
-    ) / (u * u)
-    dbf_dgam = (
-        -2.0 * g2in * ig**3
-        - (4.0 * z * g1out * ig * ig + 2.0 * z * z * p_out * ig**3) / (u * u)
-        - 4.0 * out / u**3
-    )
-    db2 = (Q * (gam * dbf_dgam + z * dbf_dz), Q * (bf - 0.5 * z * dbf_dz), Q * z * dbf_dz)
-    return {"th1": th1, "th2": th2, "b2": Q * bf, "dth1": dth1, "dth2": dth2, "db2": db2}
+    b2, db2 = b2_terms(gam, Q, z, p_out, g2in, g2out, phi, u)
+    return {"th1": th1, "th2": th2, "b2": b2, "dth1": dth1, "dth2": dth2, "db2": db2}
 
 
 def _integrals(pts: _Points, a1: np.ndarray, a0: np.ndarray) -> tuple[dict, dict]:

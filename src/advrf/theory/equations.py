@@ -163,19 +163,9 @@ def gaussian_pieces(z: float) -> tuple[float, float, float, float, float]:
     )
 
 
-def loss_terms(gam: float, Q: float, s: float, eps: float) -> LossTerms:  # noqa: N803
-    """Gaussian expectations of the Moreau envelope of (|r| + c)^2 (closed-form prox).
-
-    prox(q) = 0 if |q| <= 2 gam c, else (q - 2 gam c sign q) / (1 + 2 gam); envelope
-    c^2 + q^2 / (2 gam) inside, (|q| + c)^2 / (1 + 2 gam) outside.
-    """
-    sq = math.sqrt(Q)
-    c = eps * s
-    z = 2.0 * gam * c / sq
-    p_in, p_out, g2in, g2out, phi = gaussian_pieces(z)
-    g1out = 2.0 * phi  # E[|Z|; |Z| > z]
-    u = 1.0 + 2.0 * gam
-    # th1
+def th1_terms(gam, z, p_in, p_out, phi, u):
+    """th1 = P(|Z| <= z) / gam + 2 P(|Z| > z) / (1 + 2 gam) and its derivatives in (log gam,
+    log Q, log s); plain arithmetic, so floats and numpy arrays alike (advrf.theory.batch)."""
     th1 = p_in / gam + 2.0 * p_out / u
     dth1_dz = 2.0 * phi / (gam * u)
     dth1 = (
@@ -183,15 +173,12 @@ def loss_terms(gam: float, Q: float, s: float, eps: float) -> LossTerms:  # noqa
         -0.5 * z * dth1_dz,
         z * dth1_dz,
     )
-    # th2 (its z-derivative vanishes identically)
-    if eps > 0.0:
-        inner = sq * g1out / s + eps * p_out
-        th2 = 2.0 * eps * eps * p_in + 2.0 * eps * inner / u
-        t = eps * sq * g1out / (s * u)
-        dth2 = (-4.0 * gam * eps * inner / (u * u), t, -2.0 * t)
-    else:
-        th2, dth2 = 0.0, (0.0, 0.0, 0.0)
-    # b2 = Q * B(gam, z)
+    return th1, dth1
+
+
+def b2_terms(gam, Q, z, p_out, g2in, g2out, phi, u):  # noqa: N803
+    """b2 = Q B(gam, z) and its derivatives in (log gam, log Q, log s); floats or arrays."""
+    g1out = 2.0 * phi  # E[|Z|; |Z| > z]
     ig = 1.0 / gam
     out = 4.0 * g2out + 4.0 * z * g1out * ig + z * z * p_out * ig * ig
     bf = g2in * ig * ig + out / (u * u)
@@ -205,12 +192,36 @@ def loss_terms(gam: float, Q: float, s: float, eps: float) -> LossTerms:  # noqa
         - (4.0 * z * g1out * ig * ig + 2.0 * z * z * p_out * ig**3) / (u * u)
         - 4.0 * out / u**3
     )
-    b2 = Q * bf
     db2 = (
         Q * (gam * dbf_dgam + z * dbf_dz),
         Q * (bf - 0.5 * z * dbf_dz),
         Q * z * dbf_dz,
     )
+    return Q * bf, db2
+
+
+def loss_terms(gam: float, Q: float, s: float, eps: float) -> LossTerms:  # noqa: N803
+    """Gaussian expectations of the Moreau envelope of (|r| + c)^2 (closed-form prox).
+
+    prox(q) = 0 if |q| <= 2 gam c, else (q - 2 gam c sign q) / (1 + 2 gam); envelope
+    c^2 + q^2 / (2 gam) inside, (|q| + c)^2 / (1 + 2 gam) outside.
+    """
+    sq = math.sqrt(Q)
+    c = eps * s
+    z = 2.0 * gam * c / sq
+    p_in, p_out, g2in, g2out, phi = gaussian_pieces(z)
+    g1out = 2.0 * phi  # E[|Z|; |Z| > z]
+    u = 1.0 + 2.0 * gam
+    th1, dth1 = th1_terms(gam, z, p_in, p_out, phi, u)
+    # th2 (its z-derivative vanishes identically)
+    if eps > 0.0:
+        inner = sq * g1out / s + eps * p_out
+        th2 = 2.0 * eps * eps * p_in + 2.0 * eps * inner / u
+        t = eps * sq * g1out / (s * u)
+        dth2 = (-4.0 * gam * eps * inner / (u * u), t, -2.0 * t)
+    else:
+        th2, dth2 = 0.0, (0.0, 0.0, 0.0)
+    b2, db2 = b2_terms(gam, Q, z, p_out, g2in, g2out, phi, u)
     return LossTerms(th1, th2, b2, dth1, dth2, db2, p_in, p_out, z)
 
 
