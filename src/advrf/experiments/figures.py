@@ -252,7 +252,9 @@ def write_errors(table: pd.DataFrame, *, out: str | Path, **options: Any) -> lis
     return save_figure(plot_errors(table, **options), out)
 
 
-def save_figure(fig: Figure, out: str | Path, formats: Sequence[str] = FORMATS) -> list[Path]:
+def save_figure(
+    fig: Figure, out: str | Path, formats: Sequence[str] = FORMATS, dpi: int = DPI
+) -> list[Path]:
     """Write `fig` as OUT.png and OUT.pdf (a .png/.pdf suffix of `out` is replaced); the paths."""
     stem = Path(out)
     if stem.suffix.lower() in {f".{fmt}" for fmt in FORMATS}:
@@ -261,7 +263,7 @@ def save_figure(fig: Figure, out: str | Path, formats: Sequence[str] = FORMATS) 
     paths = []
     for fmt in formats:
         path = stem.with_name(f"{stem.name}.{fmt}")
-        fig.savefig(path, dpi=DPI)
+        fig.savefig(path, dpi=dpi)
         paths.append(path)
     return paths
 

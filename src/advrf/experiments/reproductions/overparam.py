@@ -341,7 +341,7 @@ def _plot_ridge(ridge: pd.DataFrame, out: Path) -> list[Path]:
     from matplotlib.lines import Line2D
 
     from advrf.experiments.analysis import RIDGE_LAM_MAX, RIDGE_LAM_MIN
-    from advrf.experiments.figures import label, legend_below
+    from advrf.experiments.figures import label, legend_below, save_figure
 
     noises = sorted(ridge["noise"].unique())
     epsilons = sorted(ridge["eps"].unique())
@@ -387,12 +387,7 @@ def _plot_ridge(ridge: pd.DataFrame, out: Path) -> list[Path]:
         fontsize=10,
     )
     legend_below(fig, handles, names)
-    paths = []
-    for fmt in ("png", "pdf"):
-        path = out.with_suffix(f".{fmt}")
-        fig.savefig(path, dpi=150)
-        paths.append(path)
-    return paths
+    return save_figure(fig, out)
 
 
 def _write_table(frame: pd.DataFrame, stem: Path) -> None:

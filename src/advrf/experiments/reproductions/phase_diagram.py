@@ -111,7 +111,7 @@ def _plot(table: pd.DataFrame, out: Path) -> list[Path]:
     import numpy as np
     from matplotlib.figure import Figure
 
-    from advrf.experiments.figures import label
+    from advrf.experiments.figures import label, save_figure
 
     panels = list(table.groupby(["activation", "noise"], sort=True))
     maps = (
@@ -159,12 +159,7 @@ def _plot(table: pd.DataFrame, out: Path) -> list[Path]:
         fontsize=10,
     )
     fig.tight_layout(rect=(0.0, 0.0, 1.0, 0.95))
-    paths = []
-    for fmt in ("png", "pdf"):
-        path = out.with_suffix(f".{fmt}")
-        fig.savefig(path, dpi=130)
-        paths.append(path)
-    return paths
+    return save_figure(fig, out, dpi=130)
 
 
 def _format(table: pd.DataFrame, settings: Settings, seconds: float, failed: int) -> str:
