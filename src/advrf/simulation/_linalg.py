@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import linalg
-from scipy.linalg import lapack
+from scipy.linalg import blas, lapack
 
 # Relative jitter added to a Schur complement that is numerically singular (more inactive
 # samples than weights during an early Newton step): a Levenberg-Marquardt safeguard.
@@ -30,6 +30,7 @@ DENSE_CACHE = 3  # Cholesky factors of kappa M + c I kept by a DenseM (least rec
 # linear activation's nu^2 comes out of quadrature at about 1e-14 instead of exactly 0, and
 # M = mu1^2 Theta Theta^T / d + nu^2 I then has rank d < N up to that rounding.
 RANK_TOL = 1e-12
+GRAM_BLOCK = 512  # columns of Phi U scaled and added into the Gram at a time (no n x r copy)
 
 
 # The hot paths call LAPACK directly (potrf, potrs, trtrs): scipy.linalg's wrappers validate
@@ -45,8 +46,48 @@ def _cholesky(matrix: np.ndarray) -> tuple[tuple[np.ndarray, bool], bool]:
     if info < 0:
         raise ValueError(f"potrf: illegal argument {-info}")
     scale = max(float(np.max(np.abs(np.diag(matrix)))), np.finfo(float).tiny)
-    jittered = matrix + SINGULAR_JITTER * scale * np.eye(matrix.shape[0])
+    jittered = matrix.copy()
+    jittered[np.diag_indices_from(jittered)] += SINGULAR_JITTER * scale
     return linalg.cho_factor(jittered, lower=True, check_finite=False), False
+
+
+def _add_outer(
+    w: np.ndarray,
+    b: np.ndarray,
+    alpha: float,
+    scale: np.ndarray | None = None,
+    *,
+    lower: bool = True,
+) -> None:
+    """w += alpha (b S)(b S)^T, S = diag(scale) (default I), on one triangle (lower or upper) of
+    the Fortran-ordered n x n array w, in place (BLAS syrk; the other triangle is not touched),
+    b (n x k) taken in column blocks of GRAM_BLOCK (no scaled copy of b is held)."""
+    for lo in range(0, b.shape[1], GRAM_BLOCK):
+        block = b[:, lo : lo + GRAM_BLOCK]
+        block = (
+            np.ascontiguousarray(block) if scale is None else block * scale[lo : lo + GRAM_BLOCK]
+        )
+        out = blas.dsyrk(alpha, block.T, beta=1.0, c=w, trans=1, lower=int(lower), overwrite_c=1)
+        if not np.shares_memory(out, w):  # not updated in place (never for Fortran order)
+            w[...] = out
+
+
+def _lower_from_upper(w: np.ndarray, scale: float, diagonal: np.ndarray | None) -> None:
+    """Lower triangle of the Fortran-ordered w := scale * (its strict upper triangle)^T, with
+    scale * diagonal on the diagonal (zero when upper and diagonal are None), in blocks."""
+    n = w.shape[0]
+    for lo in range(0, n, GRAM_BLOCK):
+        hi = min(lo + GRAM_BLOCK, n)
+        block = w[lo:hi, lo:hi]
+        below = np.tril_indices(hi - lo, -1)
+        if diagonal is None:
+            w[hi:, lo:hi] = 0.0
+            block[below] = 0.0
+            block[np.diag_indices(hi - lo)] = 0.0
+            continue
+        np.multiply(w[lo:hi, hi:].T, scale, out=w[hi:, lo:hi])
+        block[below] = block.T[below] * scale
+        block[np.diag_indices(hi - lo)] = diagonal[lo:hi] * scale
 
 
 def _cho_solve(fac: tuple[np.ndarray, bool], b: np.ndarray) -> np.ndarray:
@@ -66,12 +107,19 @@ def _tri_solve(lower: np.ndarray, b: np.ndarray, transpose: bool = False) -> np.
 
 
 class SpectralM:
-    """M = nu2 I + U diag(m) U^T (U orthonormal columns)."""
+    """M = nu2 I + U diag(m) U^T, U (N x r) with orthonormal columns, held as U = left @ right.
 
-    def __init__(self, u: np.ndarray, m: np.ndarray, nu2: float):
-        self.u, self.m, self.nu2 = u, m, float(nu2)
-        self.size = u.shape[0]
-        self.full_rank = u.shape[1] == self.size
+    For N > d, left = Theta and right = V diag(lam)^{-1/2} (d x r) from the eigendecomposition
+    Theta^T Theta = V diag(lam) V^T, so the N x r matrix U is never formed; for N <= d, left = U
+    (N x N) and right = None.
+    """
+
+    def __init__(
+        self, left: np.ndarray, m: np.ndarray, nu2: float, right: np.ndarray | None = None
+    ):
+        self.left, self.right, self.m, self.nu2 = left, right, m, float(nu2)
+        self.size = left.shape[0]
+        self.full_rank = m.shape[0] == self.size
 
     @classmethod
     def from_theta(cls, theta: np.ndarray, mu1: float, nu2: float) -> SpectralM:
@@ -79,18 +127,30 @@ class SpectralM:
         big_n, d = theta.shape
         if big_n <= d:
             lam, u = np.linalg.eigh(theta @ theta.T)
-            lam = np.maximum(lam, 0.0)
-        else:
-            lam, v = np.linalg.eigh(theta.T @ theta)
-            lam = np.maximum(lam, 0.0)
-            keep = lam > lam.max() * np.finfo(float).eps * d
-            lam, v = lam[keep], v[:, keep]
-            u = theta @ (v / np.sqrt(lam))
-        return cls(u, mu1**2 * lam / d, nu2)
+            return cls(u, mu1**2 * np.maximum(lam, 0.0) / d, nu2)
+        lam, v = np.linalg.eigh(theta.T @ theta)
+        lam = np.maximum(lam, 0.0)
+        keep = lam > lam.max() * np.finfo(float).eps * d
+        lam, v = lam[keep], v[:, keep]
+        return cls(theta, mu1**2 * lam / d, nu2, right=v / np.sqrt(lam))
+
+    def project(self, v: np.ndarray) -> np.ndarray:
+        """U^T v."""
+        p = self.left.T @ v
+        return p if self.right is None else self.right.T @ p
+
+    def lift(self, z: np.ndarray) -> np.ndarray:
+        """U z."""
+        return self.left @ (z if self.right is None else self.right @ z)
+
+    def rows_in_basis(self, phi: np.ndarray) -> np.ndarray:
+        """Phi U (n x r), through Phi Theta (n x d) when U = Theta right."""
+        p = phi @ self.left
+        return p if self.right is None else p @ self.right
 
     def apply(self, v: np.ndarray) -> np.ndarray:
         m = self.m[:, None] if v.ndim == 2 else self.m
-        return self.nu2 * v + self.u @ (m * (self.u.T @ v))
+        return self.nu2 * v + self.lift(m * self.project(v))
 
     def is_singular(self, c: float) -> bool:
         """c = 0 and M numerically singular (smallest eigenvalue <= RANK_TOL * largest)."""
@@ -105,21 +165,22 @@ class SpectralM:
         for a singular M (`is_singular(0)`), the component of v outside them is dropped."""
         values = self.nu2 + self.m
         keep = values > RANK_TOL * (float(values.max()) if values.size else 0.0)
-        u = self.u[:, keep]
-        return u @ ((u.T @ v) / values[keep])
+        scale = np.divide(1.0, values, out=np.zeros_like(values), where=keep)
+        return self.lift((scale[:, None] if v.ndim == 2 else scale) * self.project(v))
 
     def kinv(self, kappa: float, c: float, v: np.ndarray) -> np.ndarray:
         """(kappa M + c I)^{-1} v."""
         alpha0 = kappa * self.nu2 + c
-        proj = self.u.T @ v
+        proj = self.project(v)
         scale = 1.0 / (alpha0 + kappa * self.m)
-        out = self.u @ (scale[:, None] * proj if v.ndim == 2 else scale * proj)
+        out = self.lift(scale[:, None] * proj if v.ndim == 2 else scale * proj)
         if not self.full_rank:
-            out += (v - self.u @ proj) / alpha0
+            out += (v - self.lift(proj)) / alpha0
         return out
 
     def dense(self) -> np.ndarray:
-        out = (self.u * self.m) @ self.u.T
+        u = self.left if self.right is None else self.left @ self.right
+        out = (u * self.m) @ u.T
         out[np.diag_indices_from(out)] += self.nu2
         return out
 
@@ -164,8 +225,11 @@ class DenseM:
 class NewtonSystem:
     """Solves (Phi (kappa M + c I)^{-1} Phi^T + n D) x = b for the active pattern D.
 
-    Precomputations depend only on (Phi, M): Phi Phi^T and Phi U for a SpectralM in sample space,
-    Phi^T Phi and the dense M in weight space.
+    Precomputations depend only on (Phi, M): for a SpectralM in sample space, Phi U and the
+    perpendicular Gram Phi (I - U U^T) Phi^T (when N > d), kept in the strict upper triangle of
+    one Fortran-ordered n x n workspace (its diagonal beside it) whose lower triangle receives each
+    Newton Gram and is factorised there in place: one n x n array in all. Phi^T Phi and the dense
+    M in weight space.
     """
 
     def __init__(self, phi: np.ndarray, mop: SpectralM | DenseM, c: float):
@@ -175,21 +239,30 @@ class NewtonSystem:
         self._gram_unit = None  # Phi M^{-1} Phi^T, for a DenseM with c = 0
         if self.sample_space:
             if isinstance(mop, SpectralM):
-                self.phi_u = phi @ mop.u
-                self.perp = None if mop.full_rank else phi @ phi.T - self.phi_u @ self.phi_u.T
+                self.phi_u = mop.rows_in_basis(phi)
+                self.perp_diagonal = None
+                if mop.full_rank:
+                    self.workspace = np.zeros((self.n, self.n), order="F")
+                else:
+                    self.workspace = (phi @ phi.T).T  # symmetric: its Fortran-ordered view
+                    _add_outer(self.workspace, self.phi_u, -1.0, lower=False)
+                    self.perp_diagonal = self.workspace.diagonal().copy()
         else:
             self.phitphi = phi.T @ phi
             self.m_dense = mop.dense()
 
     def gram(self, kappa: float) -> np.ndarray:
-        """G = Phi (kappa M + c I)^{-1} Phi^T (sample space only)."""
+        """G = Phi (kappa M + c I)^{-1} Phi^T (sample space only).
+
+        For a SpectralM: G = perp / alpha0 + (Phi U) diag(1 / (alpha0 + kappa m)) (Phi U)^T,
+        alpha0 = kappa nu2 + c, written into the lower triangle of the shared workspace (only that
+        triangle is set; it is valid until the next call of gram or factor)."""
         mop = self.mop
         if isinstance(mop, SpectralM):
             alpha0 = kappa * mop.nu2 + self.c
-            b = self.phi_u * np.sqrt(1.0 / (alpha0 + kappa * mop.m))
-            g = b @ b.T
-            if self.perp is not None:
-                g += self.perp / alpha0
+            g = self.workspace
+            _lower_from_upper(g, 1.0 / alpha0, self.perp_diagonal)
+            _add_outer(g, self.phi_u, 1.0, np.sqrt(1.0 / (alpha0 + kappa * mop.m)))
             return g
         if self.c == 0.0:
             if self._gram_unit is None:
@@ -210,12 +283,23 @@ class NewtonSystem:
         return _cho_solve(_cholesky(p)[0], self.phi.T @ y / self.n)
 
     def factor(self, kappa: float, active: np.ndarray):
-        """Return solve(b) for (G + n D) x = b, and whether the factorisation needed jitter."""
+        """Return solve(b) for (G + n D) x = b, and whether the factorisation needed jitter
+        (in sample space with a SpectralM, solve is valid until the next call of gram or
+        factor)."""
         n = self.n
         if self.sample_space:
-            h = self.gram(kappa)
-            h[np.diag_indices_from(h)] += n * active
-            fac, clean = _cholesky(h)
+
+            def shifted() -> np.ndarray:
+                h = self.gram(kappa)
+                h[np.diag_indices_from(h)] += n * active
+                return h
+
+            # factorised in place (the strict upper triangle, not referenced, is kept); a matrix
+            # that is not positive definite is rebuilt for the jittered retry
+            fac, info = lapack.dpotrf(shifted(), lower=1, clean=0, overwrite_a=1)
+            if info < 0:
+                raise ValueError(f"potrf: illegal argument {-info}")
+            fac, clean = ((fac, True), True) if info == 0 else _cholesky(shifted())
             return (lambda b: _cho_solve(fac, b)), clean
         inactive = ~active
         phi0 = self.phi[inactive]

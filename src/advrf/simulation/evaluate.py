@@ -118,10 +118,11 @@ def _metrics(
     """`evaluate` with validated options."""
     problem = instance.problem
     theta, act = instance.theta, problem.activation
-    x, y = instance.x_test, instance.y_test
-    standard, linear, attacked, delta = evaluation_losses(
-        theta, act, a, x, y, eps_test, keep_delta=attack == "pgd"
-    )
+    losses = [
+        evaluation_losses(theta, act, a, x, y, eps_test, keep_delta=attack == "pgd")
+        for x, y in instance.test_batches()
+    ]
+    standard, linear, attacked = (np.concatenate([b[k] for b in losses]) for k in range(3))
     w = instance.w(a)
     mom = problem.moments
     out = {
@@ -138,9 +139,19 @@ def _metrics(
         out["standard_error_exact"] = exact
         out["robust_error_cv"] = exact + float((attacked - standard).mean())
     if attack == "pgd":
+        x, y = _held_test_set(instance)
+        delta = np.concatenate([b[3] for b in losses])
         _, loss = pgd_attack(theta, act, a, x, y, eps_test, start=delta, seed=instance.seed)
         out["robust_error_pgd"] = float(loss.mean())
     return out
+
+
+def _held_test_set(instance: Instance) -> tuple[np.ndarray, np.ndarray]:
+    """The whole test set (x_test, y_test), drawn from its streams for a lazy instance."""
+    if instance.x_test is not None:
+        return instance.x_test, instance.y_test
+    batches = list(instance.test_batches())
+    return np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
 
 
 def _short(value: float | None) -> str:
@@ -227,7 +238,9 @@ def _simulate_one(
     """simulate_seed with validated settings. A numerical failure of the evaluation (after a
     certified training) is a TrainingError naming the point, as one of the training itself."""
     start = time.perf_counter()
-    instance = Instance._draw(problem, settings.d, seed, settings.n_test, settings.inputs)
+    instance = Instance._draw(
+        problem, settings.d, seed, settings.n_test, settings.inputs, lazy_test=True
+    )
     result = _train(instance, settings.variant, None, None, True, solver)
     try:
         metrics = _metrics(

@@ -3,22 +3,26 @@
 With N = round(psi1 d), n = round(psi2 d), n_t the test-set size, r = min(N, d) and 8-byte
 floats, a seed holds for its whole life
 
-    resident = 8 (N d + n d + n_t d + n N)              Theta, training and test inputs, Phi,
+    resident = 8 (N d + n d + n N)                      Theta, training inputs and Phi,
 
-and on top of it, in turn (the peak is resident plus the largest of them):
+(the test set is drawn batch by batch, `instance.TEST_BATCH` rows at a time, and never held
+whole) and on top of it, in turn (the peak is resident plus the largest of them):
 
 - features: one chunk of rows (`chunk_rows`; CHUNK_BYTES at most);
-- training, concentrated, N >= n (sample space): U (N r) and Phi U (n r) of the spectral M,
-  Phi (M^{-1} restricted) Phi^T pieces: the perpendicular part when N > d, the Gram, its
-  scaled copy and the Cholesky factor, 4 n^2 in all, plus the eigendecomposition's r^2 workspace
-  counted twice: 8 (N r + 2 n r + 4 n^2 + 2 r^2);
+- training, concentrated, N >= n (sample space): M held as Theta times a d x r factor (N > d;
+  for N <= d, U itself, N x N), Phi U (n r), the perpendicular Gram (n^2, when N > d) and the
+  Newton Gram, factorised in place, share one n x n array (and the diagonal, n), one block of
+  GRAM_BLOCK scaled columns of Phi U:
+  8 (basis + n r + n^2 + n + GRAM_BLOCK n); before them, the eigendecomposition of the smaller
+  Gram of Theta: 8 EIGEN_ARRAYS r^2;
 - training, concentrated, N < n (weight space): the dense M, Phi^T Phi, the active part, its
   factor and the Schur complement on at most N inactive samples (their rows and L^{-1} Phi_0^T):
   8 (9 N^2 + 2 N^2) = 8 * 11 N^2;
 - training, exact: the concentrated term plus sigma'(Theta x_i / sqrt d) (n N) and the reweighted
   M' with its factor (2 N^2);
-- evaluation: one chunk of rows (CHUNK_BYTES), the PGD attack's per-sample arrays (5 n_t d)
-  when attack="pgd", the population kernel's blocks (3 BLOCK_ROWS N) when population=True.
+- evaluation: one batch of test inputs (TEST_BATCH d), one chunk of rows (CHUNK_BYTES), the three
+  per-sample losses (3 n_t); with attack="pgd" the whole test set and the PGD attack's per-sample
+  arrays ((1 + 5) n_t d); the population kernel's blocks (3 BLOCK_ROWS N) when population=True.
 
 The model is validated against the measured peak (ru_maxrss of a fresh process, less the
 interpreter's) for the concentrated variant in docs/benchmarks.md; the weight-space and exact
@@ -31,6 +35,7 @@ import re
 
 from advrf.problem import Problem
 from advrf.settings import SimulationSettings
+from advrf.simulation._linalg import GRAM_BLOCK
 
 FLOAT = 8  # bytes of a float64
 CHUNK_BYTES = 64 * 2**20  # temporaries of one chunk of rows (features, test-set evaluation)
@@ -39,6 +44,8 @@ CHUNK_ARRAYS_D = 4  # length-d temporaries per row (gradient, direction, delta, 
 POPULATION_BLOCK_ROWS = 1024  # advrf.simulation.population.BLOCK_ROWS
 POPULATION_BLOCKS = 3  # rho, its kernel, and the Horner temporary
 PGD_ARRAYS = 5  # n_t x d arrays of the PGD attack: start, best, delta, x + delta, noise
+TEST_BATCH = 4096  # rows of the test set drawn (and its labels computed) at a time
+EIGEN_ARRAYS = 4  # the smaller Gram of Theta, its eigenvectors, LAPACK's workspace (2 r^2)
 _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
 _UNITS.update({"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40})
 
@@ -61,16 +68,18 @@ def peak_bytes(problem: Problem, settings: SimulationSettings) -> int:
     """Predicted peak of the arrays of one seed (module docstring), in bytes."""
     big_n, n, n_test, d = _sizes(problem, settings)
     r = min(big_n, d)
-    resident = big_n * d + n * d + n_test * d + n * big_n
+    resident = big_n * d + n * d + n * big_n
     if big_n >= n:
-        training = big_n * r + 2 * n * r + 4 * n * n + 2 * r * r
+        basis = d * r if big_n > d else big_n * big_n
+        grams = n * n + n
+        training = max(basis + n * r + grams + GRAM_BLOCK * n, EIGEN_ARRAYS * r * r)
     else:
         training = 11 * big_n * big_n
     if settings.variant == "exact":
         training += n * big_n + 2 * big_n * big_n
-    evaluation = 0
+    evaluation = TEST_BATCH * d + 3 * n_test
     if settings.attack == "pgd":
-        evaluation += PGD_ARRAYS * n_test * d
+        evaluation += (1 + PGD_ARRAYS) * n_test * d
     if settings.population:
         evaluation += POPULATION_BLOCKS * POPULATION_BLOCK_ROWS * big_n
     chunk = CHUNK_BYTES // FLOAT

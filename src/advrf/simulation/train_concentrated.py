@@ -205,7 +205,7 @@ def _solve(phi, y, m, eps, c, omega, start, solver, tol, min_steps) -> TrainingR
     w2 = float(np.mean(omega**2))
     interpolator = None
     if c == 0.0 and big_n >= n:
-        z = linalg.cho_solve(linalg.cho_factor(system.gram(1.0), lower=True), y)
+        z = linalg.cho_solve(linalg.cho_factor(system.gram(1.0), lower=True, overwrite_a=True), y)
         a = mop.kinv(1.0, 0.0, phi.T @ z)
         s = float(np.sqrt(max(y @ z, 0.0)))
         interpolator = (z, s)
