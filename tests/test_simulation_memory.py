@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pytest
 from advrf.cli import main
 from advrf.problem import Problem
 from advrf.settings import SimulationSettings
-from advrf.simulation import Instance, train
+from advrf.simulation import Instance, evaluate, simulate, train
 from advrf.simulation.attack import first_order_attack, squared_loss
 from advrf.simulation.evaluate import evaluation_losses
 from advrf.simulation.memory import (
@@ -67,8 +68,8 @@ def test_peak_model_counts_the_resident_arrays():
     """At d = 1000, psi1 = 4, psi2 = 2 the model is at least Theta, the inputs and Phi, and grows
     with the test set and the variant."""
     settings = SimulationSettings(d=1000, variant="concentrated")
-    big_n, n, n_test, d = 4000, 2000, 4000, 1000
-    resident = 8 * (big_n * d + n * d + n_test * d + n * big_n)
+    big_n, n, d = 4000, 2000, 1000
+    resident = 8 * (big_n * d + n * d + n * big_n)  # the test set is drawn in batches
     problem = PROBLEM.with_(psi1=4, psi2=2)
     peak = peak_bytes(problem, settings)
     assert peak > resident
@@ -145,3 +146,41 @@ def test_model_predicts_the_measured_peak():
     )
     measured, model, base = map(int, out.stdout.split())
     assert abs(model - measured) <= 0.2 * measured, (measured, model, base)
+
+
+def test_the_python_api_checks_memory_too():
+    """simulate() refuses a run above max_memory before drawing anything; None: no check."""
+    with pytest.raises(ValueError, match=r"d=3000, N=12000, n=6000.*max_memory="):
+        simulate(PROBLEM.with_(psi1=4, psi2=2), 3000, 1, max_memory="500MB")
+    with pytest.raises(ValueError, match="max_memory must be a positive"):
+        simulate(PROBLEM, 20, 1, max_memory=-5)
+    assert simulate(PROBLEM, 20, 1, max_memory=None).converged
+    assert simulate(PROBLEM, 20, 1, max_memory=10**9).converged
+
+
+def test_a_lazy_test_set_is_the_held_one():
+    """lazy_test=True holds no test set; its batches are the eager instance's, bit for bit, and
+    the evaluation of a on either agrees to 1e-12."""
+    eager = Instance.draw(PROBLEM, 30, 4, n_test=9000)
+    lazy = Instance.draw(PROBLEM, 30, 4, n_test=9000, lazy_test=True)
+    assert lazy.x_test is None and lazy.n_test == 9000
+    x = np.concatenate([b[0] for b in lazy.test_batches()])
+    y = np.concatenate([b[1] for b in lazy.test_batches()])
+    assert np.array_equal(x, eager.x_test) and np.array_equal(y, eager.y_test)
+    a = train(eager, "concentrated").a
+    got, expected = evaluate(lazy, a, population=True), evaluate(eager, a, population=True)
+    for name, value in expected.items():
+        assert got[name] == pytest.approx(value, rel=0, abs=1e-12), name
+
+
+def test_blas_threads_option(capsys):
+    """--blas-threads 2 gives the one-thread numbers up to rounding; 0 is refused by name."""
+    argv = ["simulate", "--psi1", "2", "--psi2", "1", "--eps", "0.2", "--lam", "0.01", "--d"]
+    outs = []
+    for threads in ("1", "2"):
+        assert main([*argv, "200", "--seeds", "1", "--blas-threads", threads, "--json"]) == 0
+        outs.append(json.loads(capsys.readouterr().out))
+    for name in ("robust_error", "standard_error", "norm_a2"):
+        assert outs[1][name] == pytest.approx(outs[0][name], rel=1e-12), name
+    assert main([*argv, "20", "--seeds", "1", "--blas-threads", "0"]) == 2
+    assert "--blas-threads must be an integer >= 1" in capsys.readouterr().err

@@ -69,6 +69,14 @@ def register(subparsers) -> None:
         help="refuse a run whose predicted peak memory (advrf.simulation.memory) exceeds this "
         "size, e.g. 4GB, 500MB, 2GiB (default: the memory the machine has available)",
     )
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        help="BLAS threads of this run (default 1: the same numbers bit for bit on every "
+        "machine and for every worker count; N > 1 uses N cores for one large run, whose "
+        "numbers then differ at rounding level, about 1e-15)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 
@@ -98,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     from advrf.settings import SimulationSettings
     from advrf.simulation import simulate
     from advrf.simulation.instance import default_n_test, sizes
-    from advrf.simulation.memory import available_memory, check_fits, parse_size
+    from advrf.threads import blas_threads
 
     problem = Problem(
         psi1=args.psi1,
@@ -119,10 +127,12 @@ def run(args: argparse.Namespace) -> int:
         inputs=args.inputs,
         population=args.population,
     )
-    limit = available_memory() if args.max_memory is None else parse_size(args.max_memory)
-    check_fits(problem, settings, limit)
+    if args.blas_threads < 1:
+        raise ValueError(f"--blas-threads must be an integer >= 1; got {args.blas_threads}")
+    limit = "available" if args.max_memory is None else args.max_memory
     start = time.perf_counter()
-    summary = simulate(problem, settings=settings, progress=True)
+    with blas_threads(args.blas_threads):
+        summary = simulate(problem, settings=settings, progress=True, max_memory=limit)
     seconds = time.perf_counter() - start
     n_test = args.n_test
     if n_test is None:

@@ -28,7 +28,7 @@ from advrf.progress import progress as progress_policy
 from advrf.settings import ATTACKS, SimulationSettings, SolverSettings, check_bool, check_choice
 from advrf.simulation.attack import pgd_attack
 from advrf.simulation.instance import Instance
-from advrf.simulation.memory import chunk_rows
+from advrf.simulation.memory import check_fits, chunk_rows, memory_limit
 from advrf.simulation.population import population_standard_error
 from advrf.simulation.result import TrainingError
 from advrf.simulation.train import _train, describe_point
@@ -379,12 +379,16 @@ def simulate(
     progress: bool = False,
     settings: SimulationSettings | None = None,
     solver: SolverSettings | None = None,
+    max_memory: int | str | None = "available",
 ) -> SimulationSummary:
     """simulate_seed over the seeds (a count k means 0..k-1); progress=True: advrf.progress's
     policy on stderr (a bar on a terminal or in a notebook, a line every few seconds in a log).
 
     Either d, seeds and the options, or settings=SimulationSettings(...) alone (validated once
-    there either way); solver: the training solver's `SolverSettings`.
+    there either way); solver: the training solver's `SolverSettings`. Before anything runs, the
+    predicted peak memory of a seed (`memory.peak_bytes`) is checked against max_memory: bytes,
+    a size such as "4GB", "available" (the machine's available memory, the default) or None (no
+    check); a run that would not fit raises ValueError naming its sizes.
     """
     options = dict(
         n_test=n_test, variant=variant, attack=attack, inputs=inputs, population=population
@@ -395,6 +399,7 @@ def simulate(
         settings = SimulationSettings(d=d, seeds=seeds, **options)
     elif d is not None or seeds is not None or options != _OPTION_DEFAULTS:
         raise ValueError("simulate takes either settings= or d, seeds and options, not both")
+    check_fits(problem, settings, memory_limit(max_memory))
     records = []
     with progress_policy(len(settings.seeds), "advrf simulate", "seeds", enabled=progress) as bar:
         for seed in settings.seeds:

@@ -92,14 +92,16 @@ def parse_size(text: str) -> int:
         r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([kmgt]i?b?|b)?\s*", str(text).lower()
     )
     if match is None:
-        raise ValueError(f"--max-memory must be a size such as 4GB or 500MB; got {text!r}")
+        raise ValueError(
+            f"--max-memory (max_memory) must be a size such as 4GB or 500MB; got {text!r}"
+        )
     number, unit = match.groups()
     unit = unit or ""
     if unit and not unit.endswith("b"):
         unit += "b"
     value = int(float(number) * _UNITS[unit])
     if value <= 0:
-        raise ValueError(f"--max-memory must be a positive size; got {text!r}")
+        raise ValueError(f"--max-memory (max_memory) must be a positive size; got {text!r}")
     return value
 
 
@@ -122,6 +124,22 @@ def available_memory() -> int | None:
     return None
 
 
+def memory_limit(value: int | str | None) -> int | None:
+    """The limit a run is checked against: "available" -> the machine's available memory
+    (`available_memory`), None -> no limit, a positive int (bytes) or a size string
+    (`parse_size`)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return available_memory() if value.strip().lower() == "available" else parse_size(value)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(
+            f"max_memory must be a positive number of bytes, a size such as '4GB', "
+            f"'available' or None; got {value!r}"
+        )
+    return int(value)
+
+
 def format_size(value: int) -> str:
     """Bytes in the largest decimal unit that keeps the number >= 1 (e.g. '1.36 GB')."""
     for unit, scale in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
@@ -139,6 +157,7 @@ def check_fits(problem: Problem, settings: SimulationSettings, limit: int | None
         raise ValueError(
             f"this run needs about {format_size(peak)} of memory (d={d}, N={big_n}, n={n}, "
             f"n_test={n_test}, variant={settings.variant}), above the limit of "
-            f"{format_size(limit)}; lower d or n_test, or raise --max-memory"
+            f"{format_size(limit)}; lower d or n_test, or raise the limit (--max-memory, "
+            "max_memory= in Python)"
         )
     return peak
