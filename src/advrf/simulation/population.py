@@ -88,10 +88,12 @@ def population_standard_error(
     l1 = float(np.abs(a).sum(axis=0).max())
     budget = tol * scale / max(l1 * l1, np.finfo(float).tiny)
     quadratic = second * np.einsum("jk,jk->k", a, a)
+    # a^T K a over the pairs j != k: each block of rows against itself and, twice, against the
+    # rows after it (K is symmetric), so only half of the N x N correlations are computed
     for start in range(0, big_n, BLOCK_ROWS):
         rows = slice(start, min(start + BLOCK_ROWS, big_n))
-        rho = theta[rows] @ theta.T / d
-        diagonal = (np.arange(rho.shape[0]), np.arange(start, rows.stop))
+        rho = theta[rows] @ theta[start:].T / d
+        diagonal = (np.arange(rho.shape[0]), np.arange(rho.shape[0]))
         rho[diagonal] = 0.0
         rho_max = float(np.abs(rho).max()) if big_n > 1 else 0.0
         bounds = rho_max ** np.arange(1, MAX_DEGREE + 2) * tails
@@ -104,7 +106,8 @@ def population_standard_error(
             )
         kernel = mehler_kernel(coefficients2[: within[0] + 1], rho)
         kernel[diagonal] = 0.0
-        quadratic += np.einsum("jk,jk->k", a[rows], kernel @ a)
+        kernel[:, rho.shape[0] :] *= 2.0
+        quadratic += np.einsum("jk,jk->k", a[rows], kernel @ a[start:])
     w = theta.T @ a / np.sqrt(d)
     errors = scale - 2.0 * coefficients[1] * (beta @ w) + quadratic
     return float(errors[0]) if single else errors
