@@ -122,21 +122,23 @@ def markdown(study: cv.ConvergenceStudy, gaps: pd.DataFrame, fits: pd.DataFrame)
             )
     out += [
         "",
-        "| psi1 | quantity | d (sizes) | alpha ± s.e. | C | chi2/dof | p(all gaps = 0) |",
-        "|---|---|---|---|---|---|---|",
+        "| psi1 | quantity | d (sizes) | alpha ± s.e. | C | chi2/dof | p(all gaps = 0) | note |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in fits.itertuples():
         if row.quantity not in cv.ERRORS and row.psi1 != WIDE:
             continue
         span = f"{row.d_min}-{row.d_max} ({row.sizes})"
         if not row.converged:
-            out.append(f"| {row.psi1:g} | {LABELS[row.quantity]} | {span} | no fit: "
-                       f"{row.message} | | | |")  # fmt: skip
+            out.append(
+                f"| {row.psi1:g} | {LABELS[row.quantity]} | {span} | no fit | | | "
+                f"{row.zero_p:.2g} | {row.message} |"
+            )
             continue
         chi2 = "—" if math.isnan(row.chi2_dof) else f"{row.chi2_dof:.2g}"
         out.append(
             f"| {row.psi1:g} | {LABELS[row.quantity]} | {span} | {row.alpha:.2f} ± "
-            f"{row.alpha_se:.2g} | {row.C:+.3g} | {chi2} | {row.zero_p:.2g} |"
+            f"{row.alpha_se:.2g} | {row.C:+.3g} | {chi2} | {row.zero_p:.2g} | {row.message} |"
         )
     if WIDE in study.psi1:
         names = cv.ORDER_PARAMETERS

@@ -22,6 +22,7 @@ test set, so the test-set noise left in robust_error_cv is part of gap_se.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,7 +56,9 @@ QUANTITIES = {
 }
 ERRORS = ("robust_error_cv", "standard_error_exact")
 ORDER_PARAMETERS = ("norm_a2", "norm_w2", "beta_w", "grad_norm2")
+ALPHA_MAX = 4.0  # |alpha| bound of the fit: a fit that runs to it has found no power law
 ZERO_P = 0.05  # above: the gaps are not told apart from 0 (RateFit.zero_p)
+REJECT_P = 0.01  # below (the chi2 probability of the fit): the power law does not fit the gaps
 GAP_COLUMNS = ("psi1", "d", "quantity", "theory", "simulation", "gap", "gap_se", "gap_rms",
                "seeds", "failed", "wall_time")  # fmt: skip
 
@@ -168,7 +171,8 @@ class RateFit:
     """gap(d) = C d^(-alpha) by weighted least squares: C, alpha, their standard errors, chi2 /
     dof (nan for dof = 0), whether the fit converged, and why not; zero_p: the probability of a
     chi2 at least sum (gap / gap_se)^2 with one dof per size if every gap were 0 (above 0.05: the
-    gaps are not distinguishable from 0, and alpha measures nothing)."""
+    gaps are not distinguishable from 0, and alpha measures nothing); message: that, or that the
+    power law is rejected (probability of its chi2 below REJECT_P), or why it did not converge."""
 
     C: float
     alpha: float
@@ -183,8 +187,9 @@ class RateFit:
 
 def fit_rate(d: Any, gap: Any, gap_se: Any) -> RateFit:
     """Fit gap = C d^(-alpha) minimising sum ((gap - C d^-alpha) / gap_se)^2 (scipy curve_fit,
-    absolute_sigma); the start: a straight line through log |gap| against log d."""
-    from scipy.optimize import curve_fit
+    absolute_sigma, |alpha| <= ALPHA_MAX); the start: a straight line through log |gap| against
+    log d. Gaps that change sign drive alpha to its bound: not converged, with that message."""
+    from scipy.optimize import OptimizeWarning, curve_fit
     from scipy.stats import chi2 as chi2_distribution
 
     d, gap, se = (np.asarray(v, dtype=float) for v in (d, gap, gap_se))
@@ -199,20 +204,32 @@ def fit_rate(d: Any, gap: Any, gap_se: Any) -> RateFit:
     x = np.log(d / d[0])  # C is the gap at the smallest d: a well-scaled unknown
     slope = np.polyfit(x, np.log(np.abs(gap)), 1)[0]
     model = lambda x, c, alpha: c * np.exp(-alpha * x)  # noqa: E731
-    try:
-        (c, alpha), cov = curve_fit(
-            model, x, gap, p0=(gap[0], -slope), sigma=se, absolute_sigma=True, maxfev=10000
-        )
-    except RuntimeError as error:
-        return RateFit(nan, nan, nan, nan, nan, dof, False, zero_p, str(error))
+    start = (gap[0], float(np.clip(-slope, -0.9 * ALPHA_MAX, 0.9 * ALPHA_MAX)))
+    bounds = ([-np.inf, -ALPHA_MAX], [np.inf, ALPHA_MAX])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OptimizeWarning)
+        try:
+            (c, alpha), cov = curve_fit(
+                model, x, gap, p0=start, sigma=se, absolute_sigma=True, bounds=bounds,
+                max_nfev=10000,
+            )  # fmt: skip
+        except (RuntimeError, OptimizeWarning) as error:
+            return RateFit(nan, nan, nan, nan, nan, dof, False, zero_p, str(error))
     chi2 = float(np.sum(((gap - model(x, c, alpha)) / se) ** 2))
+    zero = "gaps consistent with 0" if zero_p > ZERO_P else ""
+    if abs(alpha) >= ALPHA_MAX * (1 - 1e-6):
+        message = f"alpha ran to the bound {alpha:+g}: no power law C d^(-alpha) fits these gaps"
+        message = f"{zero}; {message}" if zero else message
+        return RateFit(nan, nan, nan, nan, chi2, dof, False, zero_p, message)
     errors = np.sqrt(np.diag(cov))
     if not np.all(np.isfinite(errors)):
         return RateFit(nan, nan, nan, nan, chi2, dof, False, zero_p, "singular covariance")
     scale = d[0] ** alpha  # C d^(-alpha) = c (d / d0)^(-alpha)
     gradient = np.array([scale, c * scale * math.log(d[0])])  # of C with respect to (c, alpha)
     c_se = float(np.sqrt(gradient @ cov @ gradient))
-    message = "gaps consistent with 0" if zero_p > ZERO_P else ""
+    message = zero
+    if dof and chi2_distribution.sf(chi2, dof) < REJECT_P:
+        message = f"the power law is rejected: chi2/dof = {chi2 / dof:.3g}"
     return RateFit(
         float(c * scale), float(alpha), c_se, float(errors[1]),
         chi2 / dof if dof else nan, dof, True, zero_p, message,
