@@ -58,7 +58,7 @@ def plan_text(plan: pd.DataFrame, timings: pd.DataFrame, limit: int | None) -> s
     """The plan, one line per (psi1, d): sizes, seeds, peak, and the time per seed: measured, or
     extrapolated from the two largest measured d, as d^k with their exponent k and as d^3 (the
     asymptotic cost: the training solve and the population kernel, N^2 d), then whether it fits.
-    The totals take the larger of the two predictions."""
+    The total takes the larger of the two predictions, for the seeds not stored yet."""
     lines = [f"memory limit per seed: {'none' if limit is None else format_size(limit)}"]
     lines.append(
         "psi1      d       N       n  seeds  peak/seed  s/seed measured   d^k fit (k)      d^3 fits"
@@ -77,15 +77,19 @@ def plan_text(plan: pd.DataFrame, timings: pd.DataFrame, limit: int | None) -> s
             power, exponent = c * row.d**k, f"({k:.2f})"
             cube = c * largest**k * (row.d / largest) ** 3
         best = seconds if len(measured) else max(power, cube)
-        if math.isfinite(best):
-            total += best * row.seeds
+        stored = int(measured["seeds"].iloc[0]) if len(measured) else 0
         fits = limit is None or row.peak_bytes <= limit
+        if math.isfinite(best) and fits:
+            total += best * max(row.seeds - stored, 0)
         lines.append(
             f"{row.psi1:<6g}{row.d:>7}{row.N:>8}{row.n:>8}{row.seeds:>7}  "
             f"{format_size(row.peak_bytes):>9}  {seconds:>15.4g} {power:>9.4g} {exponent:<6} "
             f"{cube:>8.4g}  {'yes' if fits else 'NO'}"
         )
-    lines.append(f"predicted total: {total / 3600:.3g} core-hours (sizes with a time only)")
+    lines.append(
+        f"predicted total of the seeds not stored: {total / 3600:.3g} core-hours (sizes that fit "
+        "and have a time, from the wall times stored)"
+    )
     return "\n".join(lines)
 
 
