@@ -164,6 +164,46 @@ def markdown(study: cv.ConvergenceStudy, gaps: pd.DataFrame, fits: pd.DataFrame)
     return "\n".join(out) + "\n"
 
 
+def figure(gaps: pd.DataFrame, fits: pd.DataFrame, out: Path) -> list[Path]:
+    """Left: the seed-mean gap of E_rob and E_std +- its s.e. against d, one colour per psi1,
+    with the fitted C d^(-alpha) where it converged; right: the per-seed rms, with d^(-1/2)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from advrf.experiments.figures import save_figure
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, psi1 in enumerate(sorted(gaps["psi1"].unique())):
+        for quantity, marker, style in zip(cv.ERRORS, "os", ("-", "--"), strict=True):
+            rows = gaps[(gaps["psi1"] == psi1) & (gaps["quantity"] == quantity)].sort_values("d")
+            label = f"psi1 = {psi1:g}, {LABELS[quantity]}"
+            shift = 1.0 + 0.03 * (quantity == cv.ERRORS[1])  # side by side
+            left.errorbar(rows["d"] * shift, rows["gap"], rows["gap_se"], fmt=marker,
+                          color=colours[i], label=label, capsize=2)  # fmt: skip
+            right.loglog(rows["d"], rows["gap_rms"], marker + style, color=colours[i], label=label)
+            fit = fits[(fits["psi1"] == psi1) & (fits["quantity"] == quantity)]
+            if len(fit) and bool(fit["converged"].iloc[0]):
+                grid = np.geomspace(rows["d"].min(), rows["d"].max(), 50)
+                c, alpha = float(fit["C"].iloc[0]), float(fit["alpha"].iloc[0])
+                left.plot(grid, c * grid**-alpha, style, color=colours[i], lw=0.8)
+    d = np.geomspace(gaps["d"].min(), gaps["d"].max(), 2)
+    right.loglog(d, 0.06 * (d / d[0]) ** -0.5, ":", color="grey", label="d^(-1/2)")
+    left.axhline(0.0, color="grey", lw=0.8)
+    left.set_xscale("log")
+    left.set(xlabel="d", ylabel="seed-mean gap (simulation - theory) / theory")
+    right.set(xlabel="d", ylabel="per-seed rms of the gap")
+    left.legend(fontsize=7, ncol=3, loc="lower center")
+    right.legend(fontsize=7)
+    fig.suptitle("relu_shifted, psi2 = 2, eps = eps_test = 0.1, lam = 0, noise 0 (population)")
+    paths = save_figure(fig, out, formats=("png",))
+    plt.close(fig)
+    return paths
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--psi1", default=",".join(f"{v:g}" for v in cv.PSI1))
@@ -186,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--csv", type=Path, default=DATA / "convergence_at_scale.csv")
     parser.add_argument("--fits-csv", type=Path, default=DATA / "convergence_at_scale_fits.csv")
     parser.add_argument("--markdown", type=Path, default=DATA / "convergence_at_scale.md")
+    parser.add_argument("--figure", type=Path, default=None, help="a PNG of the gaps (optional)")
     args = parser.parse_args(argv)
 
     study = cv.ConvergenceStudy(
@@ -238,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
     gaps.to_csv(args.csv, index=False, float_format="%.10g")
     fits.to_csv(args.fits_csv, index=False, float_format="%.6g")
+    if args.figure is not None and len(gaps):
+        figure(gaps, fits, args.figure)
     text = markdown(study, gaps, fits)
     args.markdown.write_text(text, encoding="utf-8")
     print(text)
