@@ -219,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
         "--max-memory", default=None, help="per seed (per worker), e.g. 16GB; default: free now"
     )
     parser.add_argument("--skip-too-large", action="store_true", help="leave them out")
+    parser.add_argument(
+        "--retry-failed", action="store_true", help="compute the stored failed rows again"
+    )
     parser.add_argument("--plan", action="store_true", help="print the predictions and stop")
     parser.add_argument(
         "--report-only", action="store_true", help="the tables of the stored rows; compute nothing"
@@ -266,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             if not (job.kind == "simulation" and (job.problem.psi1, job.settings.d) in skip)
         ]
         report = Runner(workers=args.workers, scheduler=args.scheduler).run(
-            args.store, jobs, label="convergence at scale"
+            args.store, jobs, retry_failed=args.retry_failed, label="convergence at scale"
         )
         gaps = cv.gap_table(report.to_frame())
         failed = len(report.failures)
