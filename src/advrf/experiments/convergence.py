@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from advrf.experiments.jobs import Job, SimulationJob, TheoryJob
+from advrf.experiments.methods import simulation_size
 from advrf.experiments.units import OK, SIMULATION, THEORY
 from advrf.problem import Problem
 from advrf.settings import MAX_SEEDS, SimulationSettings, check_integer
@@ -120,15 +121,11 @@ class ConvergenceStudy:
 
     def plan(self) -> pd.DataFrame:
         """psi1, d, N, n, seeds and the predicted peak bytes of one seed (memory.peak_bytes)."""
-        from advrf.simulation.instance import sizes
-        from advrf.simulation.memory import peak_bytes
-
         rows = []
         for psi1 in self.psi1:
             problem = self.problem(psi1)
             for d, count in zip(self.d, self.seeds, strict=True):
-                big_n, n = sizes(problem, d)
-                peak = peak_bytes(problem, self.settings(d, 0))
+                big_n, n, peak = simulation_size(problem, self.settings(d, 0))
                 rows.append(dict(psi1=psi1, d=d, N=big_n, n=n, seeds=count, peak_bytes=peak))
         return pd.DataFrame(rows)
 
