@@ -73,8 +73,8 @@ def _add_outer(
 
 
 def _lower_from_upper(w: np.ndarray, scale: float, diagonal: np.ndarray | None) -> None:
-    """Lower triangle of the Fortran-ordered w := scale * (its strict upper triangle)^T, with
-    scale * diagonal on the diagonal (zero when upper and diagonal are None), in blocks."""
+    """Lower triangle of the Fortran-ordered w := scale * (its strict upper triangle)^T with
+    scale * diagonal on the diagonal, in blocks; diagonal None (no perpendicular Gram): zero."""
     n = w.shape[0]
     for lo in range(0, n, GRAM_BLOCK):
         hi = min(lo + GRAM_BLOCK, n)
