@@ -1,6 +1,7 @@
 """Holes and extremes (issue 10, items 7 and 8): tiny ridge, the exact-recovery band, extreme
 values. Every point gives a certified result or a TheoryError naming it, never another error."""
 
+import importlib
 import math
 
 import numpy as np
@@ -163,3 +164,84 @@ def test_exact_recovery_at_lam_zero_has_a_finite_objective_when_the_norm_diverge
     assert r.norm_a2 == math.inf
     assert r.train_objective == 0.0
     assert solve(Problem(1.0, 2.0, 0.3, activation="linear")).train_objective == pytest.approx(0.09)
+
+
+@pytest.mark.parametrize("lam", [1e-150, 1e-200, 1e-300])
+def test_ridge_at_eps_zero_is_solved_down_to_the_smallest_lam(lam):
+    """lam <= ~1e-110 at eps = 0 ended in TheoryError (gam ~ 1/lam); the ridge reduces to one
+    scalar root and its limit lam -> 0+ is the minimum-norm solution."""
+    for problem in (Problem(4.0, 2.0, 0.0), Problem(3.0, 0.5, 0.0, noise=0.2, activation="erf")):
+        limit = solve(problem)
+        r = solve(problem.with_(lam=lam))
+        assert r.regime == "ridge" and limit.regime == "min_norm"
+        for name in ("standard_error", "robust_error", "norm_a2", "grad_norm2"):
+            assert getattr(r, name) == pytest.approx(getattr(limit, name), rel=1e-11)
+        assert r.train_objective < 1e-100 and r.residual < 1e-12
+        assert solve_batch([problem.with_(lam=lam)])[0].standard_error == r.standard_error
+
+
+def test_noiseless_linear_ridge_at_the_smallest_lam():
+    """E_std = C lam^2 (C of the freeness limit) down to lam = 1e-150; below, it underflows and
+    the other outputs are those of exact recovery (s = F1)."""
+    psi1, psi2 = 4.0, 2.0
+    limit = 1.0 / ((1.0 - 1.0 / psi1) ** 3 * (1.0 - 1.0 / psi2) ** 3)
+    r = solve(Problem(psi1, psi2, 0.0, lam=1e-150, activation="linear"))
+    assert r.standard_error / 1e-300 == pytest.approx(limit, rel=1e-9)
+    r = solve(Problem(psi1, psi2, 0.0, eps_test=0.3, lam=1e-200, activation="linear"))
+    recovery = solve(Problem(psi1, psi2, 0.0, eps_test=0.3, activation="linear"))
+    assert recovery.regime == "exact_recovery" and r.standard_error < 1e-300
+    assert r.robust_error == pytest.approx(recovery.robust_error, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "problem",
+    [Problem(4.0, 2.0, 0.0, lam=1e-20), Problem(0.5, 3.0, 0.0, lam=1e-5, noise=0.4,
+     activation="tanh"), Problem(4.0, 2.0, 0.0, lam=0.1, activation="linear"),
+     Problem(3.0, 0.5, 0.0, lam=10.0, noise=0.1, activation="erf"),
+     Problem(0.5, 2.0, 0.0, lam=1e-5, noise=0.2, activation="linear")],
+)  # fmt: skip
+def test_ridge_reduction_equals_newton(problem):
+    """Where Newton on the three equations converges, the scalar ridge reduction gives the
+    same point (an independent computation of eps = 0)."""
+    solve_module = importlib.import_module("advrf.theory.solve")
+    newton = solve(problem.with_(eps_test=0.2))
+    co = Coefficients.from_problem(problem)
+    failed = solve_module.RootResult((0.0, 0.0, 0.0), 0, 1.0, False, "not tried")
+    reduced = solve_module._ridge_reduction(newton.problem, co, newton.eps_c, failed, 0)
+    assert newton.regime == reduced.regime == "ridge"
+    for name in ("standard_error", "robust_error", "train_objective", "norm_a2", "norm_w2",
+                 "beta_w", "grad_norm2", "gam"):  # fmt: skip
+        assert getattr(reduced, name) == pytest.approx(getattr(newton, name), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "psi1,psi2,lam,upper",
+    [(3.0, 2.0, 0.0, True), (3.0, 2.0, 1e-3, True), (3.0, 2.0, 1e-3, False), (1.0, 2.0, 0.0, True)],
+)
+def test_next_to_the_exact_recovery_boundary_the_message_says_why(psi1, psi2, lam, upper):
+    """Within ~3e-7 relative of the boundary E_std ~ (eps - eps*)^2 < 1e-14 cannot be certified
+    to 1e-8 in double precision: the message says so and names the boundary."""
+    base = Problem(psi1, psi2, 0.1, lam=lam, activation="linear")
+    edge = recovery_edges(base)[0 if upper else 1]  # with a ridge the phase is an interval
+    sign = 1.0 if upper else -1.0
+    with pytest.raises(TheoryError, match=r"cannot certify.*exact-recovery boundary eps\* = "):
+        solve(base.with_(eps=edge * (1.0 + sign * 1e-8)))
+    r = solve(base.with_(eps=edge * (1.0 + sign * 1e-5)))
+    assert r.regime == "adversarial" and 0.0 < r.standard_error < 1e-9
+
+
+def recovery_edges(problem: Problem) -> list[float]:
+    solve_module = importlib.import_module("advrf.theory.solve")
+    return solve_module._recovery_edges(Coefficients.from_problem(problem))
+
+
+def test_recovery_edges_are_where_the_phase_ends():
+    """The closed-form edges against the phase test of `_exact_recovery` (and bisection)."""
+    first = Problem(3.0, 2.0, 0.1, activation="linear")
+    assert recovery_edges(first) == [pytest.approx(exact_recovery_boundary(first), rel=1e-14)]
+    for problem in (first, Problem(10.0, 1.2, 0.1, lam=1e-3, activation="linear")):
+        edges = recovery_edges(problem)
+        for k, e in enumerate(edges):
+            for step, inside in ((-1e-9, True), (1e-9, False)):
+                p = problem.with_(eps=e * (1.0 + (step if k == 0 else -step)))
+                assert (_exact_recovery(Coefficients.from_problem(p), p, 1.0) is not None) is inside

@@ -38,6 +38,7 @@ from advrf.theory.equations import (
     L,
     LossTerms,
     loss_terms,
+    nonzero_inverse_square,
     order_parameters,
     residual,
     saddle_hessian,
@@ -428,6 +429,8 @@ def _result_from_root(
     ev: Evaluation = root.last
     gam, Q, s, lt = ev.gam, ev.Q, ev.s, ev.loss  # noqa: N806
     bound = _error_bound(ev, problem.eps_test)
+    if not bound < ERROR_BOUND_MAX and _recovery_edges(co):
+        raise _near_recovery_edge(problem, co, Q, bound)
     if not bound < ERROR_BOUND_MAX:
         raise _fail(
             problem,
@@ -652,6 +655,48 @@ def _exact_recovery(co: Coefficients, problem: Problem, eps_c: float) -> TheoryR
     )
 
 
+def _recovery_edges(co: Coefficients) -> list[float]:
+    """The eps > 0 where the exact-recovery condition D of `_exact_recovery` is 0 ([] outside
+    the noiseless linear model with psi1 >= 1, psi2 > 1, or with lam > 0 at psi1 = 1).
+
+    With A0 = 1 - psi2 (E[Z^2; |Z| <= z*] + z*^2 P(|Z| > z*)), B = psi1 psi2^2 z*^2,
+    c = 2 psi1 lam / mu1^2 and e = eps^2: D e = -(B h1 e^2 - (A0 - B c h2) e + B c^2 h3 / 4),
+    a quadratic in e (one root at lam = 0); the phase is between its roots.
+    """
+    if not (co.linear and co.noise == 0.0 and co.psi1 >= 1.0 and co.psi2 > 1.0):
+        return []
+    if co.lam > 0.0 and co.psi1 == 1.0:
+        return []
+    base = basis(co.psi1, 0.0, with_atom=False)
+    z = SQRT_2 * float(special.erfinv(1.0 / co.psi2))
+    a0 = 1.0 - co.psi2 * (float(special.gammainc(1.5, 0.5 * z * z)) + z * z * math.erfc(z / SQRT_2))
+    b = co.psi1 * co.psi2**2 * z * z
+    c = 2.0 * co.psi1 * co.lam / co.mu1sq
+    qa, qb = b * base.h1, a0 - (b * c * base.h2 if c else 0.0)
+    qc = b * c * c * base.h3 / 4.0 if c else 0.0
+    disc = qb * qb - 4.0 * qa * qc
+    if not (qb > 0.0 and disc >= 0.0 and qa > 0.0):
+        return []
+    top = (qb + math.sqrt(disc)) / (2.0 * qa)
+    roots = [top, qc / (qa * top)] if qc > 0.0 else [top]
+    return [math.sqrt(e) for e in roots]
+
+
+def _near_recovery_edge(problem: Problem, co: Coefficients, Q: float, bound: float) -> TheoryError:  # noqa: N803
+    """The TheoryError of a point next to the exact-recovery boundary (noiseless linear model),
+    where the error bound of the solution exceeds ERROR_BOUND_MAX: E_std ~ (eps - eps*)^2 is
+    fixed by a difference that double precision resolves only to ~1e-16 of eps."""
+    edge = min(_recovery_edges(co), key=lambda e: abs(co.eps - e))
+    return TheoryError(
+        f"theory cannot certify the errors for {_describe(problem)}: eps is within a relative "
+        f"{abs(co.eps / edge - 1.0):.2g} of the exact-recovery boundary eps* = {edge!r} of the "
+        f"noiseless linear model, where E_std ({Q:.2g}, {Q / co.Q0:.2g} of the null risk) "
+        f"grows as (eps - eps*)^2; double precision resolves eps - eps* only to about 1e-16 "
+        f"of eps, so the relative error bound on E_std is {bound:.2g}, above "
+        f"{ERROR_BOUND_MAX:g} (at eps* itself E_std = 0: exact recovery)"
+    )
+
+
 def solve(problem: Problem, start: TheoryResult | WarmStart | None = None) -> TheoryResult:
     """The asymptotic robust and standard errors of `problem` (module docstring).
 
@@ -765,9 +810,94 @@ def finish(
     if not root.converged:
         root, used = _continuation(problem)
         iterations += used
+    if not root.converged and co.eps == 0.0 and co.lam > 0.0:
+        return _ridge_reduction(problem, co, eps_c, root, iterations)
     if not root.converged:
         raise _fail(problem, root.message, root.residual, iterations)
     return _result_from_root(problem, co, root, iterations, eps_c)
+
+
+def _ridge_reduction(
+    problem: Problem, co: Coefficients, eps_c: float, root: RootResult, iterations: int
+) -> TheoryResult:
+    """eps = 0, lam > 0 as one scalar root, for the ridges Newton cannot reach (docs/theory.md,
+    section 11: lam so small that gam ~ 1 / lam or E_std ~ lam^2 leave double precision).
+
+    At eps = 0, th1 = 2 / (1 + 2 gam) and b2 = th1^2 Q exactly, so A = th1 (k + delta) with
+    delta = 2 psi1 lam / th1 = psi1 lam (1 + 2 gam), and (E1) becomes
+    p12 int k/(k + delta) + psi1 lam / delta = 1 (decreasing in delta: one root), solved in
+    y = log(delta / (psi1 lam)) = log(1 + 2 gam); then (E2) is linear in Q:
+    Q = [Q0 - 2 P int l/(k + delta) + P int l k/(k + delta)^2] / [1 - p12 int k^2/(k + delta)^2],
+    its numerator sigma2 + psi1 F1^2 delta^2 int_{l>0} dmu / (k + delta)^2 for the linear
+    activation (no cancellation when E_std << F1^2). The root is found in y = log delta when
+    overparametrised (delta tends to the ridgeless one, of order 1), else in
+    y = log(delta / (psi1 lam)) (delta ~ psi1 lam / (1 - p12 mu(k > 0))). Certified by the
+    root's residual and a forward error bound of Q below ERROR_BOUND_MAX; else the Newton
+    failure is raised.
+    """
+    sp, r = co.spectrum, co.psi1 * co.lam
+    log_r = math.log(r)
+    offset = 0.0 if _overparametrised(co) else log_r  # log delta = offset + y
+
+    def excess(y: float) -> tuple[float, float]:
+        """log(p12 int k/(k + delta) + psi1 lam / delta) and its derivative in y."""
+        delta = math.exp(offset + y)
+        value, _, d0 = sp.integrate_with_derivatives(co.k, co.mu1sq, co.mustar2 + delta, 1)
+        ridge = math.exp(log_r - offset - y)  # psi1 lam / delta
+        g = co.p12 * value + ridge
+        return math.log(g), (co.p12 * delta * d0 - ridge) / g
+
+    def error(y: float) -> float:
+        delta = math.exp(offset + y)
+        a0 = co.mustar2 + delta
+        if co.linear:
+            x = delta / co.mu1sq
+            sigma2 = co.noise**2 + (co.signal**2 * (1.0 - co.psi1) if co.psi1 < 1.0 else 0.0)
+            num = sigma2 + co.psi1 * co.signal**2 * x * x * nonzero_inverse_square(co.psi1, x)[0]
+        else:
+            num = co.Q0 - 2.0 * co.P * sp.integrate(L, co.mu1sq, a0, 1)
+            num += co.P * sp.integrate(co.lk, co.mu1sq, a0, 2)
+        denom = 1.0 - co.p12 * sp.integrate(co.kk, co.mu1sq, a0, 2)
+        if not (denom > 0.0 and num >= 0.0):
+            raise FloatingPointError("no finite ridge solution")
+        return num / denom
+
+    y = _decreasing_root(excess)
+    why = root.message
+    if y is not None:
+        try:
+            Q = error(y)  # noqa: N806
+            f, slope = excess(y)
+            h = 1e-6 * max(1.0, abs(y))
+            if Q > 0.0:  # d log Q / dy by central differences, times the error of y
+                dq = (math.log(error(y + h)) - math.log(error(y - h))) / (2.0 * h)
+            else:
+                dq = 0.0  # Q underflows to 0: it is 0 to double precision
+            bound = abs(dq) * (RESIDUAL_ROUNDING + abs(f)) / abs(slope)
+        except (ArithmeticError, ValueError) as err:
+            why, bound = f"scalar ridge reduction: {err}", math.inf
+        else:
+            why = f"scalar ridge reduction: relative error bound {bound:.2g} on E_std"
+        if bound < ERROR_BOUND_MAX and abs(f) < NEWTON_TOL:
+            log_u = offset + y - log_r  # log(1 + 2 gam) = log(delta / (psi1 lam))
+            op = order_parameters(co, 1.0, Q, co.mu1sq, co.mustar2 + math.exp(offset + y))
+            shrink = math.exp(-log_u)  # 1 / (1 + 2 gam): the training residuals are q shrunk
+            return TheoryResult.build(
+                problem,
+                regime="ridge",
+                Q=Q,
+                s=math.sqrt(op.grad_norm2),
+                train_objective=Q * shrink * shrink + co.psi1 * co.lam * op.norm_a2,
+                norm_a2=op.norm_a2,
+                norm_w2=op.norm_w2,
+                beta_w=op.beta_w,
+                grad_norm2=op.grad_norm2,
+                eps_c=eps_c,
+                iterations=iterations,
+                residual=abs(f),
+                gam=0.5 * math.expm1(log_u) if log_u < 700.0 else math.inf,
+            )
+    raise _fail(problem, f"{root.message}; {why}", root.residual, iterations)
 
 
 @dataclass(frozen=True)
