@@ -245,3 +245,36 @@ def test_recovery_edges_are_where_the_phase_ends():
             for step, inside in ((-1e-9, True), (1e-9, False)):
                 p = problem.with_(eps=e * (1.0 + (step if k == 0 else -step)))
                 assert (_exact_recovery(Coefficients.from_problem(p), p, 1.0) is not None) is inside
+
+
+@pytest.mark.parametrize("noise", [1e-14, 1e-20, 1e-50, 1e-100])
+def test_small_noise_inside_the_exact_recovery_phase(noise):
+    """Linear, psi1 >= 1, psi2 > 1: E_std = C tau^2 as tau -> 0 (tau <= 1e-14 ended in
+    TheoryError); C from tau = 1e-10, which the default start reaches (corrections O(tau))."""
+    base = Problem(2.0, 1.5, 0.1, eps_test=0.2, activation="linear")
+    reference = solve(base.with_(noise=1e-10))
+    r = solve(base.with_(noise=noise))
+    assert r.regime == "adversarial" and r.inertia == (3, 3)
+    assert r.standard_error / noise**2 == pytest.approx(reference.standard_error / 1e-20, rel=1e-8)
+    assert r.robust_error == pytest.approx(0.04, rel=1e-6)  # E_rob -> (eps_test F1)^2
+
+
+@pytest.mark.parametrize("noise", [1e-20, 1e-50, 1e-100])
+def test_small_noise_least_squares_is_ordinary_least_squares(noise):
+    """eps = lam = 0, linear, psi1 >= 1: least squares in R^d, E_std = tau^2 psi2 / (psi2 - 1)."""
+    r = solve(Problem(2.0, 1.5, 0.0, noise=noise, activation="linear"))
+    assert r.standard_error == pytest.approx(3.0 * noise**2, rel=1e-12)
+
+
+def test_linear_features_at_psi1_one_have_finite_order_parameters():
+    """N = d linear features without ridge: ||a||^2 diverges, ||w||^2 and the objective do not
+    (they were NaN), and the eps -> 0+ start no longer stops the solve ("infinite" limit)."""
+    r = solve(Problem(1.0, 1.5, 0.1, noise=0.3, activation="linear"))
+    assert r.norm_a2 == math.inf
+    assert math.isfinite(r.norm_w2) and math.isfinite(r.train_objective)
+    # Q = ||beta - mu1 w||^2 + tau^2 (mu_star = 0) checks ||w||^2 and <beta, w>
+    mu1 = Problem(1.0, 1.5, 0.1, activation="linear").moments.mu1
+    identity = 1.0 - 2.0 * mu1 * r.beta_w + mu1**2 * r.norm_w2 + 0.09
+    assert identity == pytest.approx(r.standard_error, rel=1e-10)
+    over = solve(Problem(1.0, 0.5, 0.1, noise=0.3, activation="linear"))
+    assert math.isfinite(over.standard_error) and math.isfinite(over.norm_w2)

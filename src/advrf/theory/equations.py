@@ -494,6 +494,8 @@ def order_parameters(
                 f = c1 * b.h1 + c2 * b.t1
                 if c0 != 0.0:
                     f += c0 * b.m1
+            elif c1 == 0.0:  # int l^2/A^2 alone: finite where int l/A^2 is not (x = 0, psi1 = 1)
+                f = c2 * b.t2
             else:
                 f = c1 * b.h2 + c2 * b.t2
                 if c0 != 0.0:

@@ -56,6 +56,10 @@ CONTINUATION_LAM_START = 1e4  # heavily regularised starting point of the lam co
 CONTINUATION_LAM_FLOOR = 1e-14  # below this, the continuation to lam = 0 jumps to 0
 CONTINUATION_FACTOR = 10.0  # initial ratio between successive lam of the continuation
 CONTINUATION_MIN_FACTOR = 1.05  # give up when the adaptive ratio falls below this
+# noise continuation (linear activation, noise << signal): start at this noise / signal, ratio
+NOISE_CONTINUATION_START = 1e-3
+NOISE_CONTINUATION_FACTOR = 1e4
+NOISE_FLOOR = 1e-22  # linear activation: below this noise / signal, scaled (`_below_noise_floor`)
 HESSIAN_TINY = 1e-280  # a Hessian row below this (e.g. eps^2 s^2 underflowing) has decoupled
 _SYEV = linalg.get_lapack_funcs("syev", (np.zeros((2, 2)),))
 FREE_ALL = [0, 1, 2, 3, 4, 5]  # (Q, s, gam, b2, th1, th2)
@@ -355,6 +359,85 @@ def _continuation(problem: Problem) -> tuple[RootResult, int]:
     return root, total
 
 
+def _below_noise_floor(problem: Problem, eps_c: float) -> TheoryResult:
+    """Linear activation, 0 < tau < NOISE_FLOOR F1: the solution at tau from those at
+    tau_1 = 100 NOISE_FLOOR F1 and tau_2 = NOISE_FLOOR F1 (both solved and certified).
+
+    The noise enters the equations through sigma2 = tau^2 (psi1 >= 1) and Q; as tau -> 0 each
+    output tends to a power law X = X_1 (tau / tau_1)^p: Q -> Q(0) > 0 (p = 0) or, inside the
+    exact-recovery phase and for least squares without noise, Q ~ tau^2, gam ~ tau or constant,
+    with relative corrections O(tau / F1) (the 1 of 1 + 2 gam, the ridge against th1 ~ 1 / gam),
+    below 1e-19 here. The exponents are measured, p = log(X_2 / X_1) / log(tau_2 / tau_1), and
+    must be within 1e-10 of 0, 1 or 2 for Q, gam, s, the training objective, ||a||^2, ||w||^2
+    and <beta, w>; else TheoryError.
+    """
+    tau1 = 100.0 * NOISE_FLOOR * problem.signal
+    first = _solve_unit(problem.with_(noise=tau1), None)
+    second = _solve_unit(problem.with_(noise=tau1 / 100.0), None)
+    ratio = problem.noise / tau1
+    names = ("Q", "gam", "s", "train_objective", "norm_a2", "norm_w2", "beta_w")
+    values = {}
+    for name in names:
+        x1, x2 = getattr(first, name), getattr(second, name)
+        positive = 0.0 < x1 < math.inf and 0.0 < x2 < math.inf
+        power = math.log(x2 / x1) / math.log(0.01) if positive else 0.0  # x1 == x2: 0 or inf
+        if not (positive or x1 == x2) or abs(power - round(power)) > 1e-10:
+            raise TheoryError(
+                f"theory cannot certify {_describe(problem)}: below noise / signal = "
+                f"{NOISE_FLOOR:g} the solution is scaled from noise {tau1:g} and "
+                f"{tau1 / 100.0:g}, but {name} ({x1:.6g}, {x2:.6g}) does not follow a power "
+                f"0, 1 or 2 of the noise there"
+            )
+        values[name] = x1 * ratio ** round(power) if positive else x1
+    return TheoryResult.build(
+        problem, regime=first.regime, Q=values["Q"], s=values["s"],
+        train_objective=values["train_objective"], norm_a2=values["norm_a2"],
+        norm_w2=values["norm_w2"], beta_w=values["beta_w"], grad_norm2=values["s"] ** 2,
+        eps_c=eps_c, iterations=first.iterations + second.iterations,
+        residual=max(first.residual, second.residual), gam=values["gam"],
+        inertia=first.inertia,
+    )  # fmt: skip
+
+
+def _noise_continuation(problem: Problem) -> tuple[RootResult, int]:
+    """Solve at noise = NOISE_CONTINUATION_START signal, then follow the solution down to
+    problem.noise (linear activation: with psi1 >= 1, sigma2 = tau^2 and E_std ~ tau^2 inside
+    the exact-recovery phase, out of reach of the default start for tau << F1). Each start
+    extrapolates (log gam, log Q, log s) linearly in log tau from the two previous solutions
+    (exact when E_std ~ tau^2, gam ~ tau); the ratio between steps adapts as in `_continuation`.
+    """
+    target = problem.noise
+    tau = NOISE_CONTINUATION_START * problem.signal
+    co = Coefficients.from_problem(problem.with_(noise=tau))
+    root = _newton_system(co, default_start(co))
+    total = root.iterations
+    if not root.converged:
+        root, used = _continuation(problem.with_(noise=tau))
+        total += used
+    if not root.converged:
+        return root, total
+    solved = [(math.log(tau), root.x)]
+    factor = NOISE_CONTINUATION_FACTOR
+    while tau > target:
+        nxt = max(tau / factor, target)
+        start = root.x
+        if len(solved) == 2:
+            (t0, u0), (t1, u1) = solved
+            w = (math.log(nxt) - t1) / (t1 - t0)
+            start = tuple(b + w * (b - a) for a, b in zip(u0, u1, strict=True))
+        trial = _newton_system(Coefficients.from_problem(problem.with_(noise=nxt)), start)
+        total += trial.iterations
+        if trial.converged:
+            root, tau = trial, nxt
+            solved = [solved[-1], (math.log(tau), root.x)]
+            factor = min(factor * factor, NOISE_CONTINUATION_FACTOR)
+        else:
+            factor = math.sqrt(factor)
+            if factor < CONTINUATION_MIN_FACTOR:
+                return trial, total
+    return root, total
+
+
 def saddle_inertia(
     co: Coefficients,
     v: Sequence[float],
@@ -457,7 +540,9 @@ def _result_from_root(
         regime="adversarial" if co.eps > 0.0 else "ridge",
         Q=Q,
         s=s,
-        train_objective=training_loss(gam, Q, s, co.eps) + co.psi1 * co.lam * op.norm_a2,
+        # ||a||^2 = inf at lam = 0 (linear features at psi1 = 1) is not penalised
+        train_objective=training_loss(gam, Q, s, co.eps)
+        + (co.psi1 * co.lam * op.norm_a2 if co.lam else 0.0),
         norm_a2=op.norm_a2,
         norm_w2=op.norm_w2,
         beta_w=op.beta_w,
@@ -772,6 +857,8 @@ def _solve_unit(problem: Problem, start: TheoryResult | WarmStart | None) -> The
     recovery = _exact_recovery(co, problem, eps_c)
     if recovery is not None:
         return recovery
+    if co.linear and 0.0 < co.noise < NOISE_FLOOR * co.signal:
+        return _below_noise_floor(problem, eps_c)
     iterations = 0
     root = None
     if co.lam == 0.0 and _overparametrised(co):
@@ -809,6 +896,9 @@ def finish(
     iterations in all): the lam-continuation when it did not converge, then the certificate."""
     if not root.converged:
         root, used = _continuation(problem)
+        iterations += used
+    if not root.converged and co.linear and 0.0 < co.noise < NOISE_CONTINUATION_START * co.signal:
+        root, used = _noise_continuation(problem)
         iterations += used
     if not root.converged and co.eps == 0.0 and co.lam > 0.0:
         return _ridge_reduction(problem, co, eps_c, root, iterations)
