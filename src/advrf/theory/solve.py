@@ -60,6 +60,10 @@ CONTINUATION_MIN_FACTOR = 1.05  # give up when the adaptive ratio falls below th
 NOISE_CONTINUATION_START = 1e-3
 NOISE_CONTINUATION_FACTOR = 1e4
 NOISE_FLOOR = 1e-22  # linear activation: below this noise / signal, scaled (`_below_noise_floor`)
+# Failure messages: the scales the solver is checked on (validation/theory_extremes.py), and the
+# residual below which a Newton failure is a stall at the rounding level.
+CHECKED_SCALES = (1e-6, 1e6)
+STALL_RESIDUAL = 1e-8
 HESSIAN_TINY = 1e-280  # a Hessian row below this (e.g. eps^2 s^2 underflowing) has decoupled
 _SYEV = linalg.get_lapack_funcs("syev", (np.zeros((2, 2)),))
 FREE_ALL = [0, 1, 2, 3, 4, 5]  # (Q, s, gam, b2, th1, th2)
@@ -289,9 +293,42 @@ def _describe(problem: Problem) -> str:
 
 
 def _fail(problem: Problem, why: str, res: float, iterations: int) -> TheoryError:
+    stall = (
+        f"; Newton stalled above its tolerance {NEWTON_TOL:g}: rounding of the equations"
+        if res < STALL_RESIDUAL
+        else ""
+    )
     return TheoryError(
         f"theory did not converge for {_describe(problem)}: {why} "
-        f"(final residual {res:.3g} after {iterations} iterations)"
+        f"(final residual {res:.3g} after {iterations} iterations){stall}{_far_scales(problem)}"
+    )
+
+
+def _far_scales(problem: Problem) -> str:
+    """The scales of `problem` outside CHECKED_SCALES, said in a failure message ('' if none).
+
+    Scales: psi1, psi2, psi1 / psi2, lam and psi1 lam (the ridge against the data term),
+    eps / eps_c and noise / signal, each when positive (eps_test only enters the outputs). Far
+    outside, the terms of the equations differ by many orders of magnitude (docs/theory.md,
+    section 11).
+    """
+    p = problem
+    scales = [("psi1", p.psi1), ("psi2", p.psi2), ("psi1 / psi2", p.psi1 / p.psi2),
+              ("lam", p.lam), ("psi1 lam", p.psi1 * p.lam),
+              ("noise / signal", p.noise / p.signal)]  # fmt: skip
+    if p.eps > 0.0 and math.isfinite(p.psi1):
+        try:
+            scales.append(("eps / eps_c", p.eps / Coefficients.from_problem(p).eps_c()))
+        except (ArithmeticError, ValueError):
+            pass
+    low, high = CHECKED_SCALES
+    far = [f"{name} = {v:.3g}" for name, v in scales if v > 0.0 and not low <= v <= high]
+    if not far:
+        return ""
+    return (
+        f"; {', '.join(far)} outside {low:g}..{high:g}, the scales where the solver is checked: "
+        "beyond, the terms of the equations differ by many orders of magnitude and double "
+        "precision may not resolve them"
     )
 
 
@@ -371,9 +408,10 @@ def _below_noise_floor(problem: Problem, eps_c: float) -> TheoryResult:
     must be within 1e-10 of 0, 1 or 2 for Q, gam, s, the training objective, ||a||^2, ||w||^2
     and <beta, w>; else TheoryError.
     """
-    tau1 = 100.0 * NOISE_FLOOR * problem.signal
+    tau2 = NOISE_FLOOR * problem.signal  # exactly the floor: not below it again
+    tau1 = 100.0 * tau2
     first = _solve_unit(problem.with_(noise=tau1), None)
-    second = _solve_unit(problem.with_(noise=tau1 / 100.0), None)
+    second = _solve_unit(problem.with_(noise=tau2), None)
     ratio = problem.noise / tau1
     names = ("Q", "gam", "s", "train_objective", "norm_a2", "norm_w2", "beta_w")
     values = {}
@@ -385,7 +423,7 @@ def _below_noise_floor(problem: Problem, eps_c: float) -> TheoryResult:
             raise TheoryError(
                 f"theory cannot certify {_describe(problem)}: below noise / signal = "
                 f"{NOISE_FLOOR:g} the solution is scaled from noise {tau1:g} and "
-                f"{tau1 / 100.0:g}, but {name} ({x1:.6g}, {x2:.6g}) does not follow a power "
+                f"{tau2:g}, but {name} ({x1:.6g}, {x2:.6g}) does not follow a power "
                 f"0, 1 or 2 of the noise there"
             )
         values[name] = x1 * ratio ** round(power) if positive else x1
@@ -821,7 +859,12 @@ def _solve(problem: Problem, start: TheoryResult | WarmStart | None) -> TheoryRe
         unit = problem.with_(signal=max(problem.signal / c, SMALLEST), noise=problem.noise / c)
         if start is not None:
             start = replace(start, Q=start.Q / c / c, s=start.s / c)
-        r = _solve_unit(unit, start)
+        try:
+            r = _solve_unit(unit, start)
+        except TheoryError as error:
+            raise TheoryError(
+                str(error).replace(_describe(unit), f"{_describe(problem)} (solved at unit scale)")
+            ) from None
         c2 = c * c
         out = TheoryResult.build(
             problem, regime=r.regime, Q=r.Q * c2, s=r.s * c, train_objective=r.train_objective * c2,
