@@ -278,3 +278,19 @@ def test_linear_features_at_psi1_one_have_finite_order_parameters():
     assert identity == pytest.approx(r.standard_error, rel=1e-10)
     over = solve(Problem(1.0, 0.5, 0.1, noise=0.3, activation="linear"))
     assert math.isfinite(over.standard_error) and math.isfinite(over.norm_w2)
+
+
+@pytest.mark.parametrize(
+    "problem",
+    [Problem(0.275, 1.85e-15, 2.8e-9, lam=9.57e19, signal=0.526),
+     Problem(3.32, 7.28e-20, 8.06e-12, lam=4.93e15, signal=0.0226, noise=4.99e10,
+             activation="erf")],
+)  # fmt: skip
+def test_an_eps_below_rounding_is_solved_at_the_eps_zero_point(problem):
+    """Newton from the default start failed; the eps = 0 solution satisfies the eps > 0
+    equations to NEWTON_TOL and is certified like any Newton point (inertia (3, 3))."""
+    r = solve(problem)
+    ridge = solve(problem.with_(eps=0.0, eps_test=problem.eps_test))
+    assert r.regime == "adversarial" and r.inertia == (3, 3) and r.residual < 1e-12
+    assert r.standard_error == pytest.approx(ridge.standard_error, rel=1e-12)
+    assert r.standard_error <= problem.null_risk * (1.0 + 1e-12)  # a heavy ridge: a ~ 0

@@ -945,9 +945,27 @@ def finish(
         iterations += used
     if not root.converged and co.eps == 0.0 and co.lam > 0.0:
         return _ridge_reduction(problem, co, eps_c, root, iterations)
+    if not root.converged and co.eps > 0.0:
+        root = _from_eps_zero(problem, co, root)
     if not root.converged:
         raise _fail(problem, root.message, root.residual, iterations)
     return _result_from_root(problem, co, root, iterations, eps_c)
+
+
+def _from_eps_zero(problem: Problem, co: Coefficients, root: RootResult) -> RootResult:
+    """The eps = 0 solution as a Newton point of the eps > 0 equations, when the residual of
+    these at it is below NEWTON_TOL (eps so small that every term it adds is below rounding);
+    else `root`, the failure. The point is then certified like any Newton point."""
+    try:
+        ridge = _solve_unit(problem.with_(eps=0.0, eps_test=problem.eps_test), None)
+        u = (math.log(ridge.gam), math.log(ridge.Q), math.log(ridge.s))
+        ev = residual(co, u)
+    except (TheoryError, ArithmeticError, ValueError):
+        return root
+    res = max(abs(v) for v in ev.F)
+    if not res < NEWTON_TOL:
+        return root
+    return RootResult(u, root.iterations, res, True, "converged at the eps = 0 solution", ev)
 
 
 def _ridge_reduction(
