@@ -24,6 +24,7 @@ import argparse
 import itertools
 import json
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -45,7 +46,10 @@ def outcome(problem: Problem) -> str:
         solve(problem)
     except TheoryError as error:
         text = str(error)
-        reason = text.split("noise=", 1)[-1].split(": ", 1)[-1].split(" (")[0]
+        reason = re.sub(
+            r"\s*(for )?activation=.*?noise=[^\s:]+( \(solved at unit scale\))?:?", "", text
+        )
+        reason = reason.split(" (")[0]
         return "TheoryError: " + " ".join(reason.split()[:8])
     except Exception as error:  # noqa: BLE001 - counted: any other exception is a bug
         return f"BUG: {type(error).__name__}"

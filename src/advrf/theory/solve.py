@@ -13,7 +13,11 @@ Cases, checked in this order (docs/theory.md, sections 7, 8 and 11):
    precision), else it is the start of Newton.
 5. otherwise the three equations of `advrf.theory.equations` by Newton's method in
    u = (log gam, log Q, log s), from the warm start, else the default start, else by continuation
-   in lam from a heavily regularised problem (the solution is unique and continuous in lam).
+   in lam from a heavily regularised problem (the solution is unique and continuous in lam);
+   where that fails too (docs/theory.md, section 11, "Holes, boundaries and extremes"): the
+   linear activation with noise << signal by continuation in the noise, eps = 0 by the scalar
+   ridge reduction, eps > 0 below rounding at the eps = 0 point. The linear activation with
+   0 < noise < NOISE_FLOOR signal is scaled from two certified solutions (`_below_noise_floor`).
 
 Every Newton point is certified: residual below NEWTON_TOL, a forward error bound of the errors
 below ERROR_BOUND_MAX, and the analytic Hessian of the scalar saddle function with the inertia
