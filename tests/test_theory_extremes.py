@@ -294,3 +294,34 @@ def test_an_eps_below_rounding_is_solved_at_the_eps_zero_point(problem):
     assert r.regime == "adversarial" and r.inertia == (3, 3) and r.residual < 1e-12
     assert r.standard_error == pytest.approx(ridge.standard_error, rel=1e-12)
     assert r.standard_error <= problem.null_risk * (1.0 + 1e-12)  # a heavy ridge: a ~ 0
+
+
+@pytest.mark.parametrize("lam", [1e-20, 1e-100, 1e-300])
+def test_wide_ridge_at_eps_zero_down_to_the_smallest_lam(lam):
+    """psi1 = inf, eps = 0: lam <= ~1e-20 ended in TheoryError; the closed form tends to the
+    minimum-norm limit, and the noiseless linear ridge to E_std = lam^2 / (1 - 1/psi2)^3."""
+    for problem in (Problem(math.inf, 2.0, 0.0), Problem(math.inf, 0.5, 0.0, noise=0.3,
+                                                        activation="tanh")):  # fmt: skip
+        limit = solve(problem)
+        r = solve(problem.with_(lam=lam))
+        assert limit.regime == "wide_min_norm" and r.regime == "wide_ridge"
+        assert r.standard_error == pytest.approx(limit.standard_error, rel=1e-12)
+        assert r.robust_error == pytest.approx(limit.robust_error, rel=1e-12)
+    if lam >= 1e-100:
+        linear = solve(Problem(math.inf, 2.0, 0.0, lam=lam, activation="linear"))
+        assert linear.standard_error / lam**2 == pytest.approx(8.0, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "psi2,noise,activation", [(0.5, 0.0, "relu_shifted"), (2.0, 0.3, "tanh"), (2.0, 0.0, "linear")]
+)
+def test_wide_ridge_closed_form_equals_newton(psi2, noise, activation):
+    wide = importlib.import_module("advrf.theory.wide")
+    for lam in (1e-8, 1e-3, 0.1, 10.0):
+        p = Problem(math.inf, psi2, 0.0, eps_test=0.2, lam=lam, noise=noise, activation=activation)
+        newton = solve(p)
+        closed = wide._ridge(p, Coefficients.from_problem(p), 0)
+        assert newton.regime == closed.regime == "wide_ridge"
+        for name in ("standard_error", "robust_error", "train_objective", "norm_w2", "beta_w",
+                     "gam"):  # fmt: skip
+            assert getattr(closed, name) == pytest.approx(getattr(newton, name), rel=1e-11)

@@ -295,8 +295,44 @@ def _min_norm(problem: Problem, co: Coefficients) -> TheoryResult:
                   norm_w2=s2 / m1, beta_w=f2 * kappa / co.mu1)  # fmt: skip
 
 
+def _ridge(problem: Problem, co: Coefficients, iterations: int) -> TheoryResult | None:
+    """eps = 0, lam > 0 at psi1 = inf in closed form, for the ridges Newton cannot reach (lam
+    below ~1e-20: gam ~ mu_star^2 / (2 lam psi2) leaves the range of the loss terms).
+
+    At eps = 0, th1 = 2 / (1 + 2 gam), b2 = th1^2 Q, th2 = 0. With r = 2 lam / th1 =
+    lam (1 + 2 gam) and kappa = th1 mu1^2 / D = mu1^2 / (r + mu1^2), (W1) is
+    psi2 (r - lam) = mu_star^2 + kappa r, i.e.
+    psi2 r^2 + (psi2 mu1^2 - mu_star^2 - mu1^2 - psi2 lam) r - (mu_star^2 + psi2 lam) mu1^2 = 0
+    (`_min_norm` at lam = 0), and (W2), (W3) give
+    Q = (F1^2 (1 - kappa)^2 + tau^2) / (1 - kappa^2 / psi2), s^2 = (F1^2 + Q / psi2) kappa^2;
+    lim psi1 lam ||a||^2 = lam [(F1^2 + Q / psi2) mu1^2 / (r + mu1^2)^2 + Q mu_star^2 / (psi2 r^2)].
+    None when the root is not positive or Q not finite.
+    """
+    m1, ms, psi2, f2, lam = co.mu1sq, co.mustar2, co.psi2, co.signal**2, co.lam
+    c = ms + psi2 * lam
+    b = psi2 * m1 - ms - m1 - psi2 * lam
+    root = math.sqrt(b * b + 4.0 * psi2 * c * m1)
+    r = 2.0 * c * m1 / (b + root) if b > 0.0 else (root - b) / (2.0 * psi2)
+    kappa = m1 / (r + m1)
+    denom = 1.0 - kappa * kappa / psi2
+    Q = (f2 * (r / (r + m1)) ** 2 + co.noise**2) / denom  # noqa: N806
+    if not (r > 0.0 and denom > 0.0 and 0.0 <= Q < math.inf):  # 0: E_std ~ lam^2 underflows
+        return None
+    s2 = (f2 + Q / psi2) * kappa * kappa
+    shrink = lam / r  # 1 / (1 + 2 gam)
+    ridge = lam * ((f2 + Q / psi2) * m1 / (r + m1) ** 2 + (Q * ms / (psi2 * r * r) if ms else 0.0))
+    return _build(problem, co, "wide_ridge", Q=Q, s=math.sqrt(s2),
+                  train_objective=Q * shrink * shrink + ridge, norm_w2=s2 / m1,
+                  beta_w=f2 * kappa / co.mu1, iterations=iterations,
+                  gam=0.5 * (r / lam - 1.0))  # fmt: skip
+
+
 def _newton_result(problem: Problem, co: Coefficients) -> TheoryResult:
     root, iterations = _solve_equations(problem, co)
+    if not root.converged and co.eps == 0.0 and co.lam > 0.0:
+        closed = _ridge(problem, co, iterations)
+        if closed is not None:
+            return closed
     if not root.converged:
         raise TheoryError(
             f"wide-limit theory did not converge for {_describe(problem)}: {root.message} "
