@@ -325,3 +325,17 @@ def test_wide_ridge_closed_form_equals_newton(psi2, noise, activation):
         for name in ("standard_error", "robust_error", "train_objective", "norm_w2", "beta_w",
                      "gam"):  # fmt: skip
             assert getattr(closed, name) == pytest.approx(getattr(newton, name), rel=1e-11)
+
+
+def test_wide_adversarial_with_a_tiny_ridge():
+    """psi1 = inf, eps > 0: lam <= ~1e-20 (eps = 1e-8) or ~1e-80 (eps = 0.1) ended in
+    TheoryError. As lam -> 0, gam ~ 1 / lam and s ~ lam / eps^2 (z = 2 gam eps s / sqrt(Q) fixed),
+    E_std -> Q0 (the lam = 0 limit, `wide_null`)."""
+    scaled = []
+    for lam in (1e-40, 1e-70, 1e-100):
+        for eps in (1e-8, 0.1):
+            r = solve(Problem(math.inf, 2.0, eps, eps_test=0.2, lam=lam))
+            assert r.regime == "wide_adversarial" and r.inertia == (3, 3)
+            assert r.standard_error == pytest.approx(1.0, rel=1e-12)
+            scaled.append(r.s * eps**2 / lam)
+    assert max(scaled) == pytest.approx(min(scaled), rel=1e-9)

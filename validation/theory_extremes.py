@@ -4,6 +4,8 @@ Five scans, each point solved cold; a point gives a certified result, a TheoryEr
 another exception, counted apart:
 
 * ridge_ladder: eps = 0, lam = 1e-10, 1e-20, ..., 1e-320, on 9 settings (4 activations).
+* wide_ladder: psi1 = inf, 4 activations x psi2 in {0.5, 2} x noise in {0, 0.3, 1e-20} x
+  lam in {0, 1e-20, ..., 1e-320}, at eps = 0 and at eps in {1e-8, 0.1}.
 * recovery_band: the noiseless linear model next to the exact-recovery boundary eps* (upper
   end; with a ridge also the lower end of the phase), eps = eps* (1 +- x), x = 1e-9 .. 1e-5.
 * small_noise: 3 activations x 144 settings x noise in {1e-8, 1e-14, 1e-20, 1e-50, 1e-100}
@@ -72,6 +74,25 @@ def ridge_ladder() -> list[Problem]:
         Problem(psi1, psi2, 0.0, eps_test=0.2, lam=10.0**-e, noise=noise, activation=act)
         for act, psi1, psi2, noise in settings
         for e in range(10, 321, 10)
+    ]
+
+
+def wide_ladder() -> list[Problem]:
+    """psi1 = inf: lam = 0, 1e-20, ..., 1e-320 at eps in {0, 1e-8, 0.1}."""
+    return [
+        Problem(
+            math.inf,
+            psi2,
+            eps,
+            eps_test=0.2,
+            lam=0.0 if e == 0 else 10.0**-e,
+            noise=noise,
+            activation=act,
+        )  # fmt: skip
+        for act, psi2, eps, noise in itertools.product(
+            ACTIVATIONS, (0.5, 2.0), (0.0, 1e-8, 0.1), (0.0, 0.3, 1e-20)
+        )
+        for e in range(0, 321, 20)
     ]
 
 
@@ -155,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     report: dict = {}
     report["ridge_ladder"] = count(ridge_ladder())
+    wide = wide_ladder()
+    for label, keep in (("wide_ladder_eps0", lambda p: p.eps == 0.0),
+                        ("wide_ladder_eps_positive", lambda p: p.eps > 0.0)):  # fmt: skip
+        report[label] = count(p for p in wide if keep(p))
     report["recovery_band"] = count(recovery_band())
     points, noiseless = small_noise()
     noisy = count(points)

@@ -326,7 +326,11 @@ def _far_scales(problem: Problem) -> str:
         except (ArithmeticError, ValueError):
             pass
     low, high = CHECKED_SCALES
-    far = [f"{name} = {v:.3g}" for name, v in scales if v > 0.0 and not low <= v <= high]
+    far = [
+        f"{name} = {v:.3g}"
+        for name, v in scales
+        if 0.0 < v < math.inf and not low <= v <= high  # psi1 = inf: its own limit, not a scale
+    ]
     if not far:
         return ""
     return (
@@ -836,7 +840,15 @@ def solve(problem: Problem, start: TheoryResult | WarmStart | None = None) -> Th
     if math.isinf(problem.psi1):
         from advrf.theory.wide import solve_wide  # wide imports this module
 
-        return solve_wide(problem)
+        try:
+            return solve_wide(problem)
+        except TheoryError:
+            raise
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError) as error:
+            raise TheoryError(
+                f"wide-limit theory failed for {_describe(problem)}: "
+                f"{type(error).__name__}: {error}"
+            ) from None
     if start is None:
         return _solve(problem, None)
     try:

@@ -34,13 +34,15 @@ from advrf.theory.equations import (
     loss_terms,
     training_loss,
 )
-from advrf.theory.solve import RootResult, TheoryError, TheoryResult, newton
+from advrf.theory.solve import RootResult, TheoryError, TheoryResult, _far_scales, newton
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 SQRT_2 = math.sqrt(2.0)
 CONTINUATION_LAM_START = 1e4  # heavily regularised start of the continuation in lam
 CONTINUATION_LAM_FLOOR = 1e-14  # below this the continuation jumps to the target
 CONTINUATION_MIN_FACTOR = 1.05
+EXTRAPOLATION_LAM_START = 1e-2  # `_extrapolated_continuation`: first lam and largest ratio
+EXTRAPOLATION_FACTOR = 1e4
 HESSIAN_STEP = 1e-5
 RESIDUAL_ROUNDING = 1e-15
 ERROR_BOUND_MAX = 1e-8
@@ -226,7 +228,47 @@ def _solve_equations(problem: Problem, co: Coefficients) -> tuple[RootResult, in
         else:
             factor = math.sqrt(factor)
             if factor < CONTINUATION_MIN_FACTOR:
-                return trial, total
+                return _extrapolated_continuation(problem, co, trial, total)
+    return root, total
+
+
+def _extrapolated_continuation(
+    problem: Problem, co: Coefficients, failed: RootResult, total: int
+) -> tuple[RootResult, int]:
+    """Continuation in lam from EXTRAPOLATION_LAM_START down to a small lam, each start
+    extrapolated linearly in log lam from the two previous solutions: as lam -> 0 at eps > 0
+    gam ~ 1 / lam, s ~ lam and Q -> Q0 (nonlinear activation) or the lam = 0 values, power laws
+    that the plain continuation, which starts each step at the previous solution, cannot follow
+    (`failed`: its failure, returned when this one fails too)."""
+    target = co.lam
+    lam = EXTRAPOLATION_LAM_START
+    if not target < lam:
+        return failed, total
+    solve_at = lambda c, x0: newton(lambda u: residual(c, u), x0)  # noqa: E731
+    c = Coefficients.from_problem(problem.with_(lam=lam))
+    root = solve_at(c, _start(c, lam))
+    total += root.iterations
+    if not root.converged:
+        return failed, total
+    solved = [(math.log(lam), root.x)]
+    factor = EXTRAPOLATION_FACTOR
+    while lam > target:
+        nxt = max(lam / factor, target)
+        start = root.x
+        if len(solved) == 2:
+            (t0, u0), (t1, u1) = solved
+            w = (math.log(nxt) - t1) / (t1 - t0)
+            start = tuple(b + w * (b - a) for a, b in zip(u0, u1, strict=True))
+        trial = solve_at(Coefficients.from_problem(problem.with_(lam=nxt)), start)
+        total += trial.iterations
+        if trial.converged:
+            root, lam = trial, nxt
+            solved = [solved[-1], (math.log(lam), root.x)]
+            factor = min(factor * factor, EXTRAPOLATION_FACTOR)
+        else:
+            factor = math.sqrt(factor)
+            if factor < CONTINUATION_MIN_FACTOR:
+                return failed, total
     return root, total
 
 
@@ -337,6 +379,7 @@ def _newton_result(problem: Problem, co: Coefficients) -> TheoryResult:
         raise TheoryError(
             f"wide-limit theory did not converge for {_describe(problem)}: {root.message} "
             f"(final residual {root.residual:.3g} after {iterations} iterations)"
+            f"{_far_scales(problem)}"
         )
     ev: WideEvaluation = root.last
     bound = _error_bound(ev, problem.eps_test)
