@@ -40,7 +40,7 @@ CURVES = (
     ("erf", 0.0, 0.01),
     ("relu_shifted", 0.0, 0.0),
 )
-MODULES = ("__init__", "spectrum", "equations", "solve", "reference")
+MODULES = ("__init__", "spectrum", "equations", "solve", "reference", "batch", "table", "wide")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -49,10 +49,13 @@ def load_before(rev: str, package_name: str = "advrf_theory_before", modules=MOD
     package = Path(tempfile.mkdtemp()) / package_name
     package.mkdir()
     for name in modules:
-        source = subprocess.run(
+        shown = subprocess.run(
             ["git", "-C", str(ROOT), "show", f"{rev}:src/advrf/theory/{name}.py"],
-            capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if shown.returncode != 0:
+            continue  # a module the revision does not have yet
+        source = shown.stdout
         text = source.replace("advrf.theory.", f"{package_name}.")
         (package / f"{name}.py").write_text(text)
     sys.path.insert(0, str(package.parent))
@@ -122,9 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     before = load_before(args.before)
-    batch_before = load_before(
-        args.batch_before, "advrf_theory_batch_before", (*MODULES, "batch", "table")
-    )
+    batch_before = load_before(args.batch_before, "advrf_theory_batch_before")
     psi1 = np.geomspace(0.1, 100.0, args.points)
     print(f"python {platform.python_version()}, {platform.processor() or platform.machine()}, "
           f"load average {os.getloadavg()[0]:.1f} at the start")  # fmt: skip

@@ -40,6 +40,7 @@ from advrf.theory.solve import (
     NEWTON_MAX_ITER,
     NEWTON_MAX_STEP,
     NEWTON_TOL,
+    POLISH_STEP,
     RESIDUAL_ROUNDING,
     ROOT_LOG_LIMIT,
     ROOT_MAX_ITER,
@@ -57,16 +58,37 @@ from advrf.theory.solve import (
 
 STRAGGLERS = 8  # Newton stops in numpy once this few points still iterate
 # Step fractions of the line search: 1, 1/2, ..., down to the last one >= LINE_SEARCH_MIN (as
-# `solve.newton`); after the full step, LINE_SEARCH_BLOCK of them are tried in one call.
+# `solve.newton`); after the full step, LINE_SEARCH_BLOCK of them (more when few points are
+# pending: up to LINE_SEARCH_ROWS evaluations) are tried in one call.
 LINE_SEARCH_TRIES = 1 + int(math.floor(-math.log2(LINE_SEARCH_MIN)))
 LINE_SEARCH_BLOCK = 8
+LINE_SEARCH_ROWS = 1024
 SQRT_2 = math.sqrt(2.0)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
+def _present(c: Any) -> bool:
+    """Whether a coefficient is not the structural zero 0.0 (an array is present)."""
+    return isinstance(c, np.ndarray) or c != 0.0
+
+
+def _prod(*factors: Any) -> Any:
+    """The product, or the structural zero 0.0 when a factor is one (so that the terms it
+    multiplies are skipped, as the scalar code skips them, whatever the other factors hold)."""
+    if not all(_present(f) for f in factors):
+        return 0.0
+    out = factors[0]
+    for f in factors[1:]:
+        out = out * f
+    return out
+
+
 @dataclass(frozen=True)
 class _Points:
-    """The parameters of points that share one activation (moments are scalars)."""
+    """The parameters of points whose activations share one structure: mu1 > 0 always,
+    mu_star^2 and nu^2 either positive for every point or the structural zero 0.0 for all.
+    The moments are arrays, one per point (the points of several activations are solved in the
+    same numpy calls)."""
 
     psi1: np.ndarray
     psi2: np.ndarray
@@ -74,16 +96,25 @@ class _Points:
     lam: np.ndarray
     signal: np.ndarray
     noise: np.ndarray
-    mu1: float
-    mu1sq: float
-    mustar2: float
-    nu2: float
+    mu1: np.ndarray
+    mu1sq: np.ndarray
+    mustar2: np.ndarray | float
+    nu2: np.ndarray | float
 
     def take(self, idx: np.ndarray) -> _Points:
         return _Points(
             self.psi1[idx], self.psi2[idx], self.eps[idx], self.lam[idx], self.signal[idx],
-            self.noise[idx], self.mu1, self.mu1sq, self.mustar2, self.nu2,
+            self.noise[idx], self.mu1[idx], self.mu1sq[idx], _at(self.mustar2, idx),
+            _at(self.nu2, idx),
         )  # fmt: skip
+
+    @property
+    def has_ms(self) -> bool:
+        return _present(self.mustar2)
+
+    @property
+    def linear(self) -> bool:
+        return not _present(self.mustar2) and not _present(self.nu2)
 
     @property
     def p12(self) -> np.ndarray:
@@ -96,6 +127,10 @@ class _Points:
     @property
     def P(self) -> np.ndarray:  # noqa: N802 - the symbol of docs/theory.md
         return self.psi1 * self.signal**2 * self.mu1sq
+
+
+def _at(v: np.ndarray | float, idx: np.ndarray) -> np.ndarray | float:
+    return v[idx] if isinstance(v, np.ndarray) else v
 
 
 def _basis(psi1: np.ndarray, x: np.ndarray, with_atom: bool) -> dict[str, np.ndarray]:
@@ -128,11 +163,11 @@ def _value(b: dict[str, np.ndarray], a1: Any, poly: tuple[float, float, float], 
     c0, c1, c2 = poly
     if power == 1:
         f = c1 * b["h1"] + c2 * b["t1"]
-        if c0 != 0.0:
+        if _present(c0):
             f = f + c0 * b["m1"]
     else:
         f = c1 * b["h2"] + c2 * b["t2"]
-        if c0 != 0.0:
+        if _present(c0):
             f = f + c0 * b["m2"]
     return a1**-power * f
 
@@ -140,7 +175,7 @@ def _value(b: dict[str, np.ndarray], a1: Any, poly: tuple[float, float, float], 
 def _eps_c(pts: _Points) -> np.ndarray:
     """`Coefficients.eps_c` for arrays."""
     m1s, ms = pts.mu1sq, pts.mustar2
-    b = _basis(pts.psi1, np.full_like(pts.psi1, pts.nu2 / m1s), ms > 0.0)
+    b = _basis(pts.psi1, pts.nu2 / m1s, pts.has_ms)
     q0 = pts.Q0
     total = q0 * pts.p12 * _value(b, m1s, (ms, m1s, 0.0), 1)
     total = total + pts.P * _value(b, m1s, (0.0, 1.0, 0.0), 1)
@@ -172,7 +207,7 @@ def _loss_terms(gam: np.ndarray, Q: np.ndarray, s: np.ndarray, eps: np.ndarray) 
 def _integrals(pts: _Points, a1: np.ndarray, a0: np.ndarray) -> tuple[dict, dict]:
     """`equations.integrals` for arrays: (the six (I, dI/dth1, dI/dth2), the basis)."""
     m1s, ms, nu2 = pts.mu1sq, pts.mustar2, pts.nu2
-    b = _basis(pts.psi1, a0 / a1, ms > 0.0)
+    b = _basis(pts.psi1, a0 / a1, pts.has_ms)
     x = b["x"]
     scale1 = a1**-1
     scale2 = a1**-2
@@ -185,7 +220,7 @@ def _integrals(pts: _Points, a1: np.ndarray, a0: np.ndarray) -> tuple[dict, dict
         """sum of c * f over the terms of nonzero c (the others may diverge at x = 0)."""
         out = 0.0
         for c, f in terms:
-            if c != 0.0:
+            if _present(c):
                 out = out + c * f
         return out
 
@@ -194,8 +229,8 @@ def _integrals(pts: _Points, a1: np.ndarray, a0: np.ndarray) -> tuple[dict, dict
         da1 = -r * (first + np.where(positive, x * df, 0.0))
         da0 = r * df
         return (
-            m1s * da1 + (ms * da0 if ms != 0.0 else 0.0),
-            m1s * da1 + (nu2 * da0 if nu2 != 0.0 else 0.0),
+            m1s * da1 + _prod(ms, da0),
+            m1s * da1 + _prod(nu2, da0),
         )
 
     def power1(c0: float, c1: float, c2: float) -> tuple:
@@ -206,7 +241,7 @@ def _integrals(pts: _Points, a1: np.ndarray, a0: np.ndarray) -> tuple[dict, dict
     def power2(c0: float, c1: float, c2: float) -> tuple:
         f = combine((c1, b["h2"]), (c2, b["t2"]), (c0, b.get("m2")))
         df = -2.0 * combine((c1, b["h3"]), (c2, b["t3"]))
-        if c0 != 0.0:
+        if _present(c0):
             df = df - 2.0 * c0 * b["m3"]
         return (scale2 * f, *derivatives(2.0 * f, df, r2))
 
@@ -214,11 +249,11 @@ def _integrals(pts: _Points, a1: np.ndarray, a0: np.ndarray) -> tuple[dict, dict
         "g": power1(ms, m1s, 0.0),
         "q1": power1(0.0, 1.0, 0.0),
         "q2": power2(0.0, ms, m1s),
-        "q3": power2(ms * ms, 2.0 * m1s * ms, m1s * m1s),
+        "q3": power2(_prod(ms, ms), _prod(2.0, m1s, ms), m1s * m1s),
         "s1": power2(0.0, nu2, m1s),
-        "s2": power2(ms * nu2, m1s * (ms + nu2), m1s * m1s),
+        "s2": power2(_prod(ms, nu2), _prod(m1s, ms + nu2), m1s * m1s),
     }
-    if ms == 0.0 and nu2 == 0.0:  # linear activation: what `q_rhs` needs
+    if pts.linear:  # linear activation: what `q_rhs` needs
         ints["j1"], ints["j2"] = power2(0.0, 1.0, 0.0), power2(0.0, 0.0, 1.0)
         ridge = pts.lam > 0.0
         g0, dg0 = _nonzero_inverse_square(pts.psi1, x)
@@ -279,20 +314,20 @@ def _residual(pts: _Points, u: np.ndarray) -> dict:
     n = len(gam)
     F = np.empty((n, 3))  # noqa: N806
     J = np.empty((n, 3, 3))  # noqa: N806
-    F[:, 0] = np.log(gam) - np.log(p12 * g[0])
+    F[:, 0] = np.log(gam / (p12 * g[0]))
     gi = 1.0 / g[0]
     J[:, 0, 0] = 1.0 - (g[1] * t1[0] + g[2] * t2[0]) * gi
     J[:, 0, 1] = -(g[1] * t1[1] + g[2] * t2[1]) * gi
     J[:, 0, 2] = -(g[1] * t1[2] + g[2] * t2[2]) * gi
     qf, dq_th1, dq_th2, dq_b2 = _q_rhs(pts, th1, th2, b2, ints)
     valid = qf > 0.0
-    F[:, 1] = np.log(Q) - np.log(np.where(valid, qf, np.nan))
+    F[:, 1] = np.log(Q / np.where(valid, qf, np.nan))
     qi = 1.0 / qf
     J[:, 1, 0] = -(dq_th1 * t1[0] + dq_th2 * t2[0] + dq_b2 * db2[0]) * qi
     J[:, 1, 1] = 1.0 - (dq_th1 * t1[1] + dq_th2 * t2[1] + dq_b2 * db2[1]) * qi
     J[:, 1, 2] = -(dq_th1 * t1[2] + dq_th2 * t2[2] + dq_b2 * db2[2]) * qi
     sf = th1 * th1 * P * s1[0] + b2 * p12 * s2[0]
-    F[:, 2] = 2.0 * np.log(s) - np.log(sf)
+    F[:, 2] = 2.0 * np.log(s / np.sqrt(sf))
     ds_th1 = P * (2.0 * th1 * s1[0] + th1 * th1 * s1[1]) + b2 * p12 * s2[1]
     ds_th2 = P * th1 * th1 * s1[2] + b2 * p12 * s2[2]
     ds_b2 = p12 * s2[0]
@@ -358,6 +393,8 @@ def _newton(pts: _Points, u0: np.ndarray, stragglers: int) -> dict[str, np.ndarr
             break
         res = np.max(np.abs(f), axis=1)
         done = active & np.isfinite(res) & (res < NEWTON_TOL)
+        if done.any():
+            _polish(pts, x, f, jac, res, np.flatnonzero(done))
         converged |= done
         final[done] = res[done]
         iterations[active] = it
@@ -377,10 +414,11 @@ def _newton(pts: _Points, u0: np.ndarray, stragglers: int) -> dict[str, np.ndarr
         big = size > NEWTON_MAX_STEP
         step[big] *= (NEWTON_MAX_STEP / size[big])[:, None]
         pending = np.arange(len(ia))  # backtracking: t = 1, 1/2, 1/4, ... (LINE_SEARCH_TRIES)
-        tried, block = 0, 1
+        tried = 0
         while len(pending):
-            # the next `block` halvings of every pending point in one call; each point takes
-            # the first (largest) t that passes, as the one-at-a-time search of `solve.newton`
+            # the next k halvings of every pending point in one call; each point takes the
+            # first (largest) t that passes, as the one-at-a-time search of `solve.newton`
+            block = max(LINE_SEARCH_BLOCK, LINE_SEARCH_ROWS // len(pending)) if tried else 1
             k = min(block, LINE_SEARCH_TRIES - tried)
             rows = np.repeat(pending, k)
             who = ia[rows]
@@ -403,7 +441,6 @@ def _newton(pts: _Points, u0: np.ndarray, stragglers: int) -> dict[str, np.ndarr
             merit[took] = merit_trial[pick]
             pending = pending[~passed]
             tried += k
-            block = LINE_SEARCH_BLOCK
             if tried == LINE_SEARCH_TRIES:
                 active[ia[pending]] = False
                 break
@@ -411,6 +448,28 @@ def _newton(pts: _Points, u0: np.ndarray, stragglers: int) -> dict[str, np.ndarr
         "u": x, "converged": converged, "iterations": iterations, "residual": final,
         "straggler": straggler,
     }  # fmt: skip
+
+
+def _polish(
+    pts: _Points, x: np.ndarray, f: np.ndarray, jac: np.ndarray, res: np.ndarray, idx: np.ndarray
+) -> None:
+    """`solve._polish` at the converged points idx: x, f, jac and res updated in place."""
+    step, ok = _solve3(jac[idx], f[idx])
+    ok &= np.max(np.abs(step), axis=1) > POLISH_STEP
+    idx, step = idx[ok], step[ok]
+    if not len(idx):
+        return
+    candidate = x[idx] - step
+    trial = _residual(pts.take(idx), candidate)
+    res_trial = np.max(np.abs(trial["F"]), axis=1)
+    take = res_trial <= res[idx]
+    idx = idx[take]
+    x[idx], f[idx], jac[idx], res[idx] = (
+        candidate[take],
+        trial["F"][take],
+        trial["J"][take],
+        res_trial[take],
+    )
 
 
 def _hessian(pts: _Points, ev: dict) -> np.ndarray:
@@ -624,13 +683,13 @@ def _transform(b: dict, a1: Any, poly: tuple[float, float, float], power: int) -
     if power == 1:
         f = c1 * b["h1"] + c2 * b["t1"]
         df = -(c1 * b["h2"] + c2 * b["t2"])
-        if c0 != 0.0:
+        if _present(c0):
             f = f + c0 * b["m1"]
             df = df - c0 * b["m2"]
     else:
         f = c1 * b["h2"] + c2 * b["t2"]
         df = -2.0 * (c1 * b["h3"] + c2 * b["t3"])
-        if c0 != 0.0:
+        if _present(c0):
             f = f + c0 * b["m2"]
             df = df - 2.0 * c0 * b["m3"]
     scale = a1**-power
@@ -682,30 +741,29 @@ def _interpolators(pts: _Points, norm: str) -> dict[str, np.ndarray]:
     """`solve._interpolator` for arrays (every point overparametrised): t, Q, the order
     parameters, residual, and `ok` (False where `solve` must decide: no root, infinite limit)."""
     m1s, ms, nu2 = pts.mu1sq, pts.mustar2, pts.nu2
-    k = (ms, m1s, 0.0)
 
-    def shape(t: np.ndarray) -> tuple[Any, np.ndarray]:
+    def shape(t: np.ndarray, m1s: Any, ms: Any, nu2: Any) -> tuple[Any, np.ndarray]:
         if norm == "norm":
             return m1s, ms + t
         return m1s * (1.0 + t), ms + t * nu2
 
-    slope = (0.0, 1.0) if norm == "norm" else (m1s, nu2)
-
     def excess(idx: np.ndarray, log_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         t = np.exp(log_t)
-        a1, a0 = shape(t)
-        b = _basis(pts.psi1[idx], a0 / a1, ms > 0.0)
-        value, d1, d0 = _transform(b, a1, k, 1)
+        m1s, ms, nu2 = pts.mu1sq[idx], _at(pts.mustar2, idx), _at(pts.nu2, idx)
+        a1, a0 = shape(t, m1s, ms, nu2)
+        b = _basis(pts.psi1[idx], a0 / a1, pts.has_ms)
+        value, d1, d0 = _transform(b, a1, (ms, m1s, 0.0), 1)
+        slope = (0.0, 1.0) if norm == "norm" else (m1s, nu2)
         return np.log(pts.p12[idx] * value), t * (slope[0] * d1 + slope[1] * d0) / value
 
     n = len(pts.psi1)
     log_t, ok = _decreasing_root(excess, n)
     log_t = np.where(ok, log_t, 0.0)
     t = np.exp(log_t)
-    a1, a0 = shape(t)
-    b = _basis(pts.psi1, a0 / a1, ms > 0.0)
+    a1, a0 = shape(t, m1s, ms, nu2)
+    b = _basis(pts.psi1, a0 / a1, pts.has_ms)
     P, p12 = pts.P, pts.p12  # noqa: N806
-    denom = 1.0 - p12 * _transform(b, a1, (ms * ms, 2.0 * m1s * ms, m1s * m1s), 2)[0]
+    denom = 1.0 - p12 * _transform(b, a1, (_prod(ms, ms), _prod(2.0, m1s, ms), m1s * m1s), 2)[0]
     num = pts.Q0 + (
         -2.0 * P * _transform(b, a1, (0.0, 1.0, 0.0), 1)[0]
         + P * _transform(b, a1, (0.0, ms, m1s), 2)[0]
@@ -729,7 +787,7 @@ def _order(pts: _Points, b: dict, a1: Any, th1: Any, b2: np.ndarray) -> dict[str
         + b2 * p12 * _value(b, a1, (0.0, ms, m1s), 2),
         "beta_w": th1 * pts.mu1 * pts.psi1 * pts.signal**2 * _value(b, a1, (0.0, 1.0, 0.0), 1),
         "grad_norm2": t1 * _value(b, a1, (0.0, nu2, m1s), 2)
-        + b2 * p12 * _value(b, a1, (ms * nu2, m1s * (ms + nu2), m1s * m1s), 2),
+        + b2 * p12 * _value(b, a1, (_prod(ms, nu2), _prod(m1s, ms + nu2), m1s * m1s), 2),
     }
 
 
@@ -783,28 +841,36 @@ def _limits(problems: list[Problem], pts: _Points, eps_c: np.ndarray) -> list[An
     return out
 
 
-def _group(problems: list[Problem]) -> list[Any]:
-    """Points sharing one activation: trivial and generic points here, the rest by `solve`."""
-    mom = problems[0].moments
+def _moments(problem: Problem) -> tuple[float, float, float] | None:
+    """(mu1, mu_star^2, nu^2) as `Coefficients.from_problem` sets them (round-off to 0), or None
+    for an activation left to `solve` (constant, or mu1 = 0: the moment formulas)."""
+    mom = problem.moments
     mu1, mustar2, nu2 = mom.mu1, mom.mu_star2, mom.nu2
     scale = mu1 * mu1 + mustar2 + nu2
-    out: list[Any] = [None] * len(problems)
-    if scale <= 0.0:
-        return out
-    mu1 = 0.0 if mu1 * mu1 <= MOMENT_ZERO * scale else mu1
+    if scale <= 0.0 or mu1 * mu1 <= MOMENT_ZERO * scale:
+        return None
     mustar2 = 0.0 if mustar2 <= MOMENT_ZERO * scale else mustar2
     nu2 = 0.0 if nu2 <= MOMENT_ZERO * scale else nu2
-    if mu1 == 0.0:
-        return out  # constant precision A: moment formulas, left to `solve`
+    return mu1, mustar2, nu2
+
+
+def _group(problems: list[Problem], moments: np.ndarray) -> list[Any]:
+    """Points whose activations share one structure (`_Points`; `moments`: their (mu1,
+    mu_star^2, nu^2), one row a point): trivial and generic points here, the rest by `solve`."""
+    out: list[Any] = [None] * len(problems)
     cols = np.array(
         [(p.psi1, p.psi2, p.eps, p.lam, p.signal, p.noise) for p in problems], dtype=float
     )
-    pts = _Points(*cols.T, mu1=mu1, mu1sq=mu1 * mu1, mustar2=mustar2, nu2=nu2)
+    mu1, mustar2, nu2 = moments.T
+    pts = _Points(
+        *cols.T, mu1=mu1, mu1sq=mu1 * mu1, mustar2=mustar2 if mustar2[0] > 0.0 else 0.0,
+        nu2=nu2 if nu2[0] > 0.0 else 0.0,
+    )  # fmt: skip
     with np.errstate(all="ignore"):
         eps_c = _eps_c(pts)
         trivial = (pts.eps > 0.0) & (pts.eps >= eps_c)
-        linear = mustar2 == 0.0 and nu2 == 0.0
-        mass = 1.0 if mustar2 > 0.0 else np.minimum(1.0, 1.0 / pts.psi1)
+        linear = pts.linear
+        mass = 1.0 if pts.has_ms else np.minimum(1.0, 1.0 / pts.psi1)
         over = pts.p12 * mass > 1.0
         limit = (pts.lam == 0.0) & over
         # exactly at the interpolation threshold without regularisation: an error
@@ -839,11 +905,21 @@ def solve_batch(problems: Sequence[Problem]) -> list[TheoryResult | TheoryError]
     in the order of `problems`."""
     problems = list(problems)
     out: list[Any] = [None] * len(problems)
-    groups: dict[int, list[int]] = {}
+    moments: dict[int, tuple[float, float, float] | None] = {}
+    groups: dict[tuple[bool, bool], list[int]] = {}  # by (mu_star^2 > 0, nu^2 > 0)
+    rows: list[tuple[float, float, float]] = []
     for i, p in enumerate(problems):
-        groups.setdefault(id(p.activation), []).append(i)
+        key = id(p.activation)
+        if key not in moments:
+            moments[key] = _moments(p)
+        mom = moments[key]
+        rows.append(mom or (0.0, 0.0, 0.0))
+        if mom is not None:
+            groups.setdefault((mom[1] > 0.0, mom[2] > 0.0), []).append(i)
+    table = np.array(rows, dtype=float).reshape(-1, 3)
     for members in groups.values():
-        for i, result in zip(members, _group([problems[i] for i in members]), strict=True):
+        found = _group([problems[i] for i in members], table[members])
+        for i, result in zip(members, found, strict=True):
             out[i] = result
     for i, result in enumerate(out):
         if result is None:

@@ -412,7 +412,7 @@ def residual(co: Coefficients, u: tuple[float, float, float]) -> Evaluation:
     t1, t2, db2 = lt.dth1, lt.dth2, lt.db2  # d(th1, th2, b2)/du
 
     g = ints.g
-    F1 = math.log(gam) - math.log(p12 * g[0])  # noqa: N806
+    F1 = math.log(gam / (p12 * g[0]))  # noqa: N806
     gi = 1.0 / g[0]
     row1 = (
         1.0 - (g[1] * t1[0] + g[2] * t2[0]) * gi,
@@ -423,7 +423,7 @@ def residual(co: Coefficients, u: tuple[float, float, float]) -> Evaluation:
     qf, dq_th1, dq_th2, dq_b2 = q_rhs(co, th1, th2, b2, ints)
     if not qf > 0.0:
         raise FloatingPointError("Q equation left its domain (Q <= 0)")
-    F2 = math.log(Q) - math.log(qf)  # noqa: N806
+    F2 = math.log(Q / qf)  # noqa: N806
     qi = 1.0 / qf
     row2 = (
         -(dq_th1 * t1[0] + dq_th2 * t2[0] + dq_b2 * db2[0]) * qi,
@@ -432,7 +432,7 @@ def residual(co: Coefficients, u: tuple[float, float, float]) -> Evaluation:
     )
     s1, s2 = ints.s1, ints.s2
     sf = th1 * th1 * P * s1[0] + b2 * p12 * s2[0]
-    F3 = 2.0 * math.log(s) - math.log(sf)  # noqa: N806
+    F3 = 2.0 * math.log(s / math.sqrt(sf))  # noqa: N806
     ds_th1 = P * (2.0 * th1 * s1[0] + th1 * th1 * s1[1]) + b2 * p12 * s2[1]
     ds_th2 = P * th1 * th1 * s1[2] + b2 * p12 * s2[2]
     ds_b2 = p12 * s2[0]

@@ -50,6 +50,9 @@ NEWTON_TOL = 1e-12  # max |F| of the log-form equations (relative error of gam, 
 NEWTON_MAX_ITER = 60
 NEWTON_MAX_STEP = 2.0  # largest change of any log-unknown in one Newton step
 LINE_SEARCH_MIN = 1e-10  # smallest step fraction tried by the backtracking line search
+# After convergence, one more full Newton step (not counted as an iteration) when it would still
+# move u by more than this: it leaves u at the root to rounding, not anywhere within NEWTON_TOL.
+POLISH_STEP = 1e-14
 ARMIJO = 1e-4
 CONTINUATION_LAM_START = 1e4  # heavily regularised starting point of the lam continuation
 CONTINUATION_LAM_FLOOR = 1e-14  # below this, the continuation to lam = 0 jumps to 0
@@ -184,11 +187,20 @@ class RootResult:
     last: Any = None  # what `fun` returned at x
 
 
+def _pivot(p: float) -> float:
+    if not (p != 0.0 and -math.inf < p < math.inf):
+        raise ArithmeticError("singular matrix")
+    return p
+
+
 def linear_solve(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[float]:
-    """x with a x = b, Gaussian elimination with partial pivoting (pure Python: the systems
-    here are 3 x 3, where numpy's call overhead dominates). Raises ArithmeticError when a is
-    singular (a zero pivot) or not finite."""
+    """x with a x = b, Gaussian elimination with partial pivoting (the first row of largest
+    |pivot|; pure Python: the systems here are 3 x 3, where numpy's call overhead dominates, and
+    unrolled for that size). Raises ArithmeticError when a is singular (a zero pivot) or not
+    finite."""
     n = len(b)
+    if n == 3:
+        return _linear_solve3(a, b)
     rows = [[*a[i], b[i]] for i in range(n)]
     for col in range(n):
         pivot = col
@@ -196,9 +208,7 @@ def linear_solve(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[float
             if abs(rows[r][col]) > abs(rows[pivot][col]):
                 pivot = r
         head = rows[pivot]
-        p = head[col]
-        if not (p != 0.0 and -math.inf < p < math.inf):
-            raise ArithmeticError("singular matrix")
+        p = _pivot(head[col])
         rows[col], rows[pivot] = head, rows[col]
         for r in range(col + 1, n):
             row = rows[r]
@@ -214,6 +224,41 @@ def linear_solve(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[float
             acc -= row[k] * x[k]
         x[i] = acc / row[i]
     return x
+
+
+def _pivot(p: float) -> float:
+    if not (p != 0.0 and -math.inf < p < math.inf):
+        raise ArithmeticError("singular matrix")
+    return p
+
+
+def _linear_solve3(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[float]:
+    """`linear_solve` for n = 3, the same operations in the same order."""
+    r0, r1, r2 = [*a[0], b[0]], [*a[1], b[1]], [*a[2], b[2]]
+    if abs(r1[0]) > abs(r0[0]):
+        if abs(r2[0]) > abs(r1[0]):
+            r0, r2 = r2, r0
+        else:
+            r0, r1 = r1, r0
+    elif abs(r2[0]) > abs(r0[0]):
+        r0, r2 = r2, r0
+    p = _pivot(r0[0])
+    for row in (r1, r2):
+        factor = row[0] / p
+        if factor != 0.0:
+            row[1] -= factor * r0[1]
+            row[2] -= factor * r0[2]
+            row[3] -= factor * r0[3]
+    if abs(r2[1]) > abs(r1[1]):
+        r1, r2 = r2, r1
+    p = _pivot(r1[1])
+    factor = r2[1] / p
+    if factor != 0.0:
+        r2[2] -= factor * r1[2]
+        r2[3] -= factor * r1[3]
+    x2 = r2[3] / _pivot(r2[2])
+    x1 = (r1[3] - r1[2] * x2) / r1[1]
+    return [(r0[3] - r0[1] * x1 - r0[2] * x2) / r0[0], x1, x2]
 
 
 def newton(
@@ -244,7 +289,7 @@ def newton(
         if not math.isfinite(res):
             return RootResult(x, it, math.inf, False, "non-finite residual", ev)
         if res < tol:
-            return RootResult(x, it, res, True, "converged", ev)
+            return _polish(fun, x, ev, res, it)
         if it == max_iter:
             break
         try:
@@ -273,6 +318,28 @@ def newton(
         x = candidate
         ev, f, merit = trial, f_trial, merit_trial
     return RootResult(x, max_iter, res, False, "iteration limit", ev)
+
+
+def _polish(
+    fun: Callable[[tuple[float, ...]], Any], x: tuple[float, ...], ev: Any, res: float, it: int
+) -> RootResult:
+    """The converged x, or x - J^-1 F when that step exceeds POLISH_STEP and its residual is not
+    larger (two evaluations of the same equations that stop Newton at different iterates below
+    the tolerance then agree at the root, to rounding)."""
+    try:
+        step = linear_solve(ev.J, ev.F)
+    except ArithmeticError:
+        step = [0.0]
+    if max(abs(v) for v in step) > POLISH_STEP:
+        candidate = tuple(xi - si for xi, si in zip(x, step, strict=True))
+        try:
+            trial = fun(candidate)
+            res_trial = max(abs(v) for v in trial.F)
+            if res_trial <= res:
+                return RootResult(candidate, it, res_trial, True, "converged", trial)
+        except (ArithmeticError, ValueError):
+            pass
+    return RootResult(x, it, res, True, "converged", ev)
 
 
 def _describe(problem: Problem) -> str:
