@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -48,10 +49,11 @@ from advrf.theory.solve import (
     SQRT_2_OVER_PI,
     UNIT_RANGE,
     Z_INTERPOLATING,
+    RootResult,
     TheoryError,
     TheoryResult,
+    _exact_recovery,
     _interpolating_gam,
-    finish,
     newton,
     solve,
 )
@@ -116,15 +118,15 @@ class _Points:
     def linear(self) -> bool:
         return not _present(self.mustar2) and not _present(self.nu2)
 
-    @property
+    @cached_property
     def p12(self) -> np.ndarray:
         return self.psi1 / self.psi2
 
-    @property
+    @cached_property
     def Q0(self) -> np.ndarray:  # noqa: N802 - the symbol of docs/theory.md
         return self.signal**2 + self.noise**2
 
-    @property
+    @cached_property
     def P(self) -> np.ndarray:  # noqa: N802 - the symbol of docs/theory.md
         return self.psi1 * self.signal**2 * self.mu1sq
 
@@ -341,32 +343,36 @@ def _residual(pts: _Points, u: np.ndarray) -> dict:
 
 
 def _solve3(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`solve.linear_solve` for a stack of 3 x 3 systems: (x, ok); ok False where singular."""
-    n = len(b)
-    rows = np.concatenate([a, b[:, :, None]], axis=2)
-    ok = np.ones(n, dtype=bool)
-    idx = np.arange(n)
-    for col in range(3):
-        # first row of largest |pivot| (ties to the upper row, as the scalar loop)
-        pivot = col + np.argmax(np.abs(rows[:, col:, col]), axis=1)
-        p = rows[idx, pivot, col]
-        ok &= (p != 0.0) & np.isfinite(p)
-        head = rows[idx, pivot].copy()
-        rows[idx, pivot] = rows[:, col]
-        rows[:, col] = head
-        for r in range(col + 1, 3):
-            factor = rows[:, r, col] / np.where(ok, p, 1.0)
-            update = factor != 0.0
-            rows[:, r, col + 1 :] -= np.where(
-                update[:, None], factor[:, None] * head[:, col + 1 :], 0.0
-            )
-    x = np.empty((n, 3))
-    for i in range(2, -1, -1):
-        acc = rows[:, i, 3].copy()
-        for k in range(i + 1, 3):
-            acc -= rows[:, i, k] * x[:, k]
-        x[:, i] = acc / np.where(ok, rows[:, i, i], 1.0)
-    return x, ok
+    """`solve.linear_solve` for a stack of 3 x 3 systems: (x, ok); ok False where singular.
+
+    The same operations in the same order: rows swapped to the first of largest |pivot|, a row
+    updated only where its factor is nonzero."""
+    r0, r1, r2 = (np.concatenate([a[:, i], b[:, i, None]], axis=1) for i in range(3))
+    abs0, abs1, abs2 = np.abs(r0[:, 0]), np.abs(r1[:, 0]), np.abs(r2[:, 0])
+    one = abs1 > abs0
+    two = np.where(one, abs2 > abs1, abs2 > abs0)[:, None]
+    one = (one & ~two[:, 0])[:, None]
+    r0, r1, r2 = (
+        np.where(one, r1, np.where(two, r2, r0)), np.where(one, r0, r1), np.where(two, r0, r2)
+    )  # fmt: skip
+    p = r0[:, 0]
+    ok = (p != 0.0) & np.isfinite(p)
+    p = np.where(ok, p, 1.0)
+    f1, f2 = r1[:, 0] / p, r2[:, 0] / p
+    r1 = np.where((f1 != 0.0)[:, None], r1 - f1[:, None] * r0, r1)
+    r2 = np.where((f2 != 0.0)[:, None], r2 - f2[:, None] * r0, r2)
+    swap = (np.abs(r2[:, 1]) > np.abs(r1[:, 1]))[:, None]
+    r1, r2 = np.where(swap, r2, r1), np.where(swap, r1, r2)
+    p = r1[:, 1]
+    ok &= (p != 0.0) & np.isfinite(p)
+    f2 = r2[:, 1] / np.where(ok, p, 1.0)
+    r2 = np.where((f2 != 0.0)[:, None], r2 - f2[:, None] * r1, r2)
+    p = r2[:, 2]
+    ok &= (p != 0.0) & np.isfinite(p)
+    x2 = r2[:, 3] / np.where(ok, p, 1.0)
+    x1 = (r1[:, 3] - r1[:, 2] * x2) / np.where(ok, r1[:, 1], 1.0)
+    x0 = (r0[:, 3] - r0[:, 1] * x1 - r0[:, 2] * x2) / np.where(ok, r0[:, 0], 1.0)
+    return np.stack([x0, x1, x2], axis=1), ok
 
 
 def _newton(pts: _Points, u0: np.ndarray, stragglers: int) -> dict[str, np.ndarray]:
@@ -607,19 +613,11 @@ def _continuation(pts: _Points) -> dict[str, np.ndarray]:
     return {"u": x, "converged": converged, "iterations": total, "residual": final}
 
 
-def _go_on(problem: Problem, u: np.ndarray, iterations: int) -> Any:
-    """Case 5 of `solve` for a straggler of the batched Newton from the default start (stopped
-    after `iterations`): Newton goes on in `solve.newton`, then `solve.finish` (continuation,
-    certificate). The result, the TheoryError, or None."""
+def _go_on(problem: Problem, u: np.ndarray, iterations: int) -> RootResult:
+    """Newton from the default start for a straggler of the batched Newton (stopped after
+    `iterations`), gone on in `solve.newton` to the same iteration limit."""
     co = Coefficients.from_problem(problem)
-    root = newton(lambda v: residual(co, v), u.tolist(), max_iter=NEWTON_MAX_ITER - iterations)
-    iterations += root.iterations
-    try:
-        return finish(problem, co, co.eps_c(), root, iterations)
-    except TheoryError as error:
-        return error
-    except (ArithmeticError, ValueError, np.linalg.LinAlgError):
-        return None  # `solve` words the failure
+    return newton(lambda v: residual(co, v), u.tolist(), max_iter=NEWTON_MAX_ITER - iterations)
 
 
 def _generic(
@@ -638,10 +636,12 @@ def _generic(
         )
         out: list[Any] = [None] * len(problems)
         if default:  # the rest of case 5 as `solve` does it, from where Newton stopped
-            straggler = root["straggler"]
-            for i in np.flatnonzero(straggler).tolist():
-                out[i] = _go_on(problems[i], u[i], int(iterations[i]))
-            failed = np.flatnonzero(~converged & ~straggler)
+            for i in np.flatnonzero(root["straggler"]).tolist():
+                found = _go_on(problems[i], u[i], int(iterations[i]))
+                iterations[i] += found.iterations
+                if found.converged:
+                    u[i], converged[i], residual[i] = found.x, True, found.residual
+            failed = np.flatnonzero(~converged)  # on to the continuation, as `solve.finish`
             if len(failed):
                 cont = _continuation(pts.take(failed))
                 u[failed] = cont["u"]
@@ -875,20 +875,29 @@ def _group(problems: list[Problem], moments: np.ndarray) -> list[Any]:
         limit = (pts.lam == 0.0) & over
         # exactly at the interpolation threshold without regularisation: an error
         special_case = (pts.eps == 0.0) & (pts.lam == 0.0) & (pts.p12 * mass == 1.0)
-        if linear:  # the exact-recovery phase is decided by `solve` (never at eps = 0, lam > 0)
-            special_case |= (
-                (pts.noise == 0.0) & (pts.psi1 >= 1.0) & (pts.psi2 > 1.0)
-                & ((pts.eps > 0.0) | (pts.lam == 0.0))
-            )  # fmt: skip
         special_case |= ~(pts.P > 0.0) | ~np.isfinite(eps_c)
         scale = np.hypot(pts.signal, pts.noise)  # `solve` rescales these (UNIT_RANGE)
         special_case |= (scale < UNIT_RANGE[0]) | (scale > UNIT_RANGE[1])
+        # where the exact-recovery phase can occur (never at eps = 0, lam > 0): its condition
+        recovery = np.zeros(len(problems), dtype=bool)
+        if linear:
+            recovery = (
+                (pts.noise == 0.0) & (pts.psi1 >= 1.0) & (pts.psi2 > 1.0)
+                & ((pts.eps > 0.0) | (pts.lam == 0.0)) & ~trivial & ~special_case
+            )  # fmt: skip
     for i in np.flatnonzero(trivial):
         q0 = problems[i].null_risk
         out[i] = TheoryResult.build(
             problems[i], regime="trivial", Q=q0, s=0.0, train_objective=q0, norm_a2=0.0,
             norm_w2=0.0, beta_w=0.0, grad_norm2=0.0, eps_c=float(eps_c[i]),
         )  # fmt: skip
+    for i in np.flatnonzero(recovery).tolist():
+        try:  # the phase condition as `solve` tests it; outside the phase, a point as any other
+            co = Coefficients.from_problem(problems[i])
+            out[i] = _exact_recovery(co, problems[i], float(eps_c[i]))
+            special_case[i] = out[i] is not None
+        except (ArithmeticError, ValueError):
+            special_case[i] = True  # left to `solve`
     rest = ~trivial & ~special_case
     for mask, method in ((rest & limit, _limits), (rest & ~limit, _generic)):
         idx = np.flatnonzero(mask)

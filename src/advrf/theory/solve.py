@@ -52,7 +52,7 @@ NEWTON_MAX_STEP = 2.0  # largest change of any log-unknown in one Newton step
 LINE_SEARCH_MIN = 1e-10  # smallest step fraction tried by the backtracking line search
 # After convergence, one more full Newton step (not counted as an iteration) when it would still
 # move u by more than this: it leaves u at the root to rounding, not anywhere within NEWTON_TOL.
-POLISH_STEP = 1e-14
+POLISH_STEP = 1e-13
 ARMIJO = 1e-4
 CONTINUATION_LAM_START = 1e4  # heavily regularised starting point of the lam continuation
 CONTINUATION_LAM_FLOOR = 1e-14  # below this, the continuation to lam = 0 jumps to 0
@@ -854,24 +854,32 @@ def _coordinates(p: Problem) -> tuple[float, ...]:
             p.noise)  # fmt: skip
 
 
-def _predicted_start(problems: Sequence[Problem], k: int, solved: Sequence[TheoryResult]) -> Any:
-    """The start of point k from the solutions of the points just before it (`solved`, two or
-    three, oldest first): polynomial extrapolation (linear from two, quadratic from three) of
+def _step(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[list[float], float]:
+    """The step from coordinates a to b and its length."""
+    d = [y - x for x, y in zip(a, b, strict=True)]
+    return d, math.sqrt(sum(v * v for v in d))
+
+
+def _predicted_start(
+    steps: Sequence[tuple[list[float], float]], solved: Sequence[TheoryResult]
+) -> Any:
+    """The start of a point from the solutions of the points just before it (`solved`, two or
+    three, oldest first; `steps`: the `_step` from each of them to the next, the last one to the
+    point): polynomial extrapolation (linear from two, quadratic from three) of
     (log gam, log Q, log s) in the arc length of parameter space, when the points lie on one
     line of it with steps of comparable length (a psi1 curve), else the last solution itself."""
     last = solved[-1]
     if not all(r.regime in ("adversarial", "ridge") for r in solved):
         return last
     m = len(solved)
-    x = [_coordinates(problems[i]) for i in range(k - m, k + 1)]
-    d = [[b - a for a, b in zip(x[i], x[i + 1], strict=True)] for i in range(m)]
-    n = [math.sqrt(sum(v * v for v in di)) for di in d]
+    d = [di for di, _ in steps]
+    n = [ni for _, ni in steps]
     for i in range(m - 1):
         ok = n[i] > 0.0 and 0.5 * n[i] <= n[i + 1] <= 2.0 * n[i]
         if not ok or sum(a * b for a, b in zip(d[i], d[i + 1], strict=True)) < (
             PREDICTOR_ALIGNMENT * n[i] * n[i + 1]
         ):
-            return last if i == m - 2 else _predicted_start(problems, k, solved[i + 1 :])
+            return last if i == m - 2 else _predicted_start(steps[i + 1 :], solved[i + 1 :])
     at = [0.0]
     for ni in n:
         at.append(at[-1] + ni)
@@ -901,10 +909,15 @@ def solve_curve(
     results: list[Any] = []
     previous: TheoryResult | None = None  # the last solved point
     solved: list[TheoryResult] = []  # the last PREDICTOR_POINTS consecutive solved points
-    for k, problem in enumerate(problems):
+    steps: list[tuple[list[float], float]] = []  # `_step` into each of the last points
+    x: tuple[float, ...] = ()
+    for problem in problems:
+        x, before = _coordinates(problem), x
+        if before:
+            steps = [*steps[1 - PREDICTOR_POINTS :], _step(before, x)]
         start: TheoryResult | WarmStart | None = solved[-1] if solved else previous
         if len(solved) >= 2:
-            start = _predicted_start(problems, k, solved)
+            start = _predicted_start(steps[-len(solved) :], solved)
         try:
             result = solve(problem, start=start)
         except TheoryError as error:
