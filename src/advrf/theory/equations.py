@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from scipy import special
 
@@ -131,8 +132,7 @@ L: Poly = (0.0, 1.0, 0.0)
 LL: Poly = (0.0, 0.0, 1.0)
 
 
-@dataclass(frozen=True)
-class LossTerms:
+class LossTerms(NamedTuple):
     """th1, th2, b2 and their derivatives with respect to (log gam, log Q, log s)."""
 
     th1: float
@@ -230,8 +230,7 @@ Triple = tuple[float, float, float]
 ZERO3: Triple = (0.0, 0.0, 0.0)
 
 
-@dataclass(frozen=True)
-class Integrals:
+class Integrals(NamedTuple):
     """The MP integrals of the equations at A = a1 l + a0, each as (I, dI/dth1, dI/dth2):
 
     g = int k/A, q1 = int l/A, q2 = int l k/A^2, q3 = int k^2/A^2, s1 = int l m/A^2,
@@ -384,8 +383,7 @@ def q_rhs(
     return qf, weight * ds_th1 + b2 * p12 * q3[1], weight * ds_th2 + b2 * p12 * q3[2], p12 * q3[0]
 
 
-@dataclass(frozen=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     """Residual F(u), Jacobian dF/du, and what the outputs and the Hessian need, at one point u."""
 
     F: tuple[float, float, float]
@@ -450,8 +448,7 @@ def _basis(co: Coefficients, a1: float, a0: float) -> Basis | None:
     return basis(co.psi1, a0 / a1, with_atom=co.mustar2 > 0.0) if a1 > 0.0 else None
 
 
-@dataclass(frozen=True)
-class OrderParameters:
+class OrderParameters(NamedTuple):
     """Limits of ||a||^2, ||w||^2, <beta, w> (w = Theta^T a / sqrt d) and s^2 = a^T M a."""
 
     norm_a2: float
