@@ -216,7 +216,8 @@ def _integrals(pts: _Points, a1: np.ndarray, a0: np.ndarray) -> tuple[dict, dict
     r1 = scale1 / a1
     r2 = scale2 / a1
 
-    positive = x > 0.0  # x = 0: linear activation without ridge, a0 = 0 stays 0
+    # x = 0: linear activation without ridge, a0 = 0 stays 0 (x > 0 when mu_star^2 > 0)
+    positive = None if pts.has_ms else x > 0.0
 
     def combine(*terms: tuple[float, Any]) -> Any:
         """sum of c * f over the terms of nonzero c (the others may diverge at x = 0)."""
@@ -228,7 +229,7 @@ def _integrals(pts: _Points, a1: np.ndarray, a0: np.ndarray) -> tuple[dict, dict
 
     def derivatives(first: Any, df: Any, r: Any) -> tuple:
         """(dI/dth1, dI/dth2) from dI/da1 = -r (first + x F'), dI/da0 = r F'."""
-        da1 = -r * (first + np.where(positive, x * df, 0.0))
+        da1 = -r * (first + (x * df if positive is None else np.where(positive, x * df, 0.0)))
         da0 = r * df
         return (
             m1s * da1 + _prod(ms, da0),
@@ -375,8 +376,10 @@ def _solve3(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([x0, x1, x2], axis=1), ok
 
 
-def _newton(pts: _Points, u0: np.ndarray, stragglers: int) -> dict[str, np.ndarray]:
-    """`solve.newton` on `_residual`, for all points at once.
+def _newton(
+    pts: _Points, u0: np.ndarray, stragglers: int, polish: Any = True
+) -> dict[str, np.ndarray]:
+    """`solve.newton` on `_residual`, for all points at once (`polish`: for all, or an array).
 
     Returns u, converged, iterations (at convergence, or where the point failed), residual,
     and `straggler`: the last points still iterating (`stragglers` or fewer; none when it is 0),
@@ -400,7 +403,7 @@ def _newton(pts: _Points, u0: np.ndarray, stragglers: int) -> dict[str, np.ndarr
         res = np.max(np.abs(f), axis=1)
         done = active & np.isfinite(res) & (res < NEWTON_TOL)
         if done.any():
-            _polish(pts, x, f, jac, res, np.flatnonzero(done))
+            _polish(pts, x, f, jac, res, np.flatnonzero(done & polish))
         converged |= done
         final[done] = res[done]
         iterations[active] = it
@@ -590,7 +593,8 @@ def _continuation(pts: _Points) -> dict[str, np.ndarray]:
     a = 2.0 * pts.psi1 * lam
     gam = pts.p12 * (pts.mu1sq + pts.mustar2) / a
     s = 2.0 * np.sqrt(pts.P * (pts.mu1sq * (1.0 + pts.psi1) + pts.nu2) + pts.Q0 * pts.p12) / a
-    root = _newton(replace(pts, lam=lam), np.stack([np.log(gam), np.log(pts.Q0), np.log(s)], 1), 0)
+    start = np.stack([np.log(gam), np.log(pts.Q0), np.log(s)], axis=1)
+    root = _newton(replace(pts, lam=lam), start, 0, lam == target)  # polished: the last solves
     x, converged, total, final = (root[k] for k in ("u", "converged", "iterations", "residual"))
     factor = np.full(len(lam), CONTINUATION_FACTOR)
     going = converged & (lam > target)
@@ -599,7 +603,7 @@ def _continuation(pts: _Points) -> dict[str, np.ndarray]:
         nxt = np.maximum(lam[ig] / factor[ig], target[ig])
         nxt = np.where((target[ig] == 0.0) & (nxt < CONTINUATION_LAM_FLOOR), target[ig], nxt)
         sub = pts.take(ig)
-        trial = _newton(replace(sub, lam=nxt), x[ig], 0)
+        trial = _newton(replace(sub, lam=nxt), x[ig], 0, nxt == target[ig])
         total[ig] += trial["iterations"]
         ok = trial["converged"]
         took = ig[ok]
