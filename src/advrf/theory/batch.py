@@ -7,7 +7,7 @@ closed-form limit) are solved together, one numpy operation for all points at ea
 same algorithm: the same default start, damped Newton with the same step cap, Armijo line search
 and tolerance, the same certificate (forward error bound and inertia of the analytic saddle
 Hessian). The lam-continuation of a point whose Newton from the default start fails is batched too
-(`_continuation`). The last few points still iterating (STRAGGLERS) go on in `solve.newton`;
+(`_continuations`). The last few points still iterating (STRAGGLERS) go on in `solve.newton`;
 every other point (the limits, the exact-recovery phase, a point whose batched continuation or
 certificate fails) goes through `solve` itself, which also writes the error message. Equal to
 `solve` point by point to rounding (tests: 1e-12 relative).
@@ -52,6 +52,7 @@ from advrf.theory.solve import (
     RootResult,
     TheoryError,
     TheoryResult,
+    _continuation,
     _exact_recovery,
     _interpolating_gam,
     newton,
@@ -392,6 +393,7 @@ def _newton(
     straggler = np.zeros(n, dtype=bool)
     iterations = np.zeros(n, dtype=int)
     final = np.full(n, math.inf)
+    cut = np.zeros(n, dtype=bool)  # whether the last step of a point was backtracked
     ev = _residual(pts, x)
     f = ev["F"]
     jac = ev["J"]
@@ -422,16 +424,22 @@ def _newton(
         ia, step, size = ia[ok], step[ok], size[ok]
         big = size > NEWTON_MAX_STEP
         step[big] *= (NEWTON_MAX_STEP / size[big])[:, None]
-        pending = np.arange(len(ia))  # backtracking: t = 1, 1/2, 1/4, ... (LINE_SEARCH_TRIES)
-        tried = 0
+        # backtracking: t = 1, 1/2, 1/4, ... (LINE_SEARCH_TRIES). Each call tries the next k
+        # fractions of every pending point; each point takes the first (largest) t that passes,
+        # as the one-at-a-time search of `solve.newton`. The first call tries the full step,
+        # and with it, when they are few, the first fractions for the points whose last step
+        # was cut (they are likely to need them).
+        pending = np.arange(len(ia))
+        tried = np.zeros(len(ia), dtype=int)
+        cuts = int(cut[ia].sum())
+        few = cuts * LINE_SEARCH_BLOCK <= LINE_SEARCH_ROWS
+        k = np.where(cut[ia] & few, min(LINE_SEARCH_TRIES, _block(cuts)), 1)
         while len(pending):
-            # the next k halvings of every pending point in one call; each point takes the
-            # first (largest) t that passes, as the one-at-a-time search of `solve.newton`
-            block = max(LINE_SEARCH_BLOCK, LINE_SEARCH_ROWS // len(pending)) if tried else 1
-            k = min(block, LINE_SEARCH_TRIES - tried)
-            rows = np.repeat(pending, k)
+            seg = np.repeat(np.arange(len(pending)), k)
+            rows = pending[seg]
+            j = tried[rows] + np.arange(len(rows)) - (np.cumsum(k) - k)[seg]
             who = ia[rows]
-            t = np.tile(0.5 ** np.arange(tried, tried + k), len(pending))
+            t = 0.5**j
             candidate = x[who] + t[:, None] * step[rows]
             with np.errstate(all="ignore"):
                 trial = _residual(pts.take(who), candidate)
@@ -440,23 +448,32 @@ def _newton(
             accept = np.isfinite(merit_trial) & (
                 merit_trial <= (1.0 - 2.0 * ARMIJO * t) * merit[who]
             )
-            accept = accept.reshape(len(pending), k)
-            passed = accept.any(axis=1)
-            pick = np.flatnonzero(passed) * k + accept.argmax(axis=1)[passed]
-            took = ia[pending[passed]]
+            hit = np.flatnonzero(accept)
+            owner, first = np.unique(seg[hit], return_index=True)
+            pick = hit[first]
+            took = ia[pending[owner]]
             x[took] = candidate[pick]
             f[took] = f_trial[pick]
             jac[took] = trial["J"][pick]
             merit[took] = merit_trial[pick]
+            cut[took] = j[pick] > 0
+            tried[pending] += k
+            passed = np.zeros(len(pending), dtype=bool)
+            passed[owner] = True
             pending = pending[~passed]
-            tried += k
-            if tried == LINE_SEARCH_TRIES:
-                active[ia[pending]] = False
-                break
+            spent = tried[pending] >= LINE_SEARCH_TRIES
+            active[ia[pending[spent]]] = False
+            pending = pending[~spent]
+            k = np.minimum(_block(len(pending)), LINE_SEARCH_TRIES - tried[pending])
     return {
         "u": x, "converged": converged, "iterations": iterations, "residual": final,
         "straggler": straggler,
     }  # fmt: skip
+
+
+def _block(pending: int) -> int:
+    """How many step fractions each of `pending` points tries in one call."""
+    return max(LINE_SEARCH_BLOCK, LINE_SEARCH_ROWS // max(pending, 1))
 
 
 def _polish(
@@ -584,7 +601,7 @@ def _outputs(pts: _Points, ev: dict) -> dict[str, np.ndarray]:
     }
 
 
-def _continuation(pts: _Points) -> dict[str, np.ndarray]:
+def _continuations(pts: _Points) -> dict[str, np.ndarray]:
     """`solve._continuation` for all points at once: Newton at lam = CONTINUATION_LAM_START from
     the heavy-ridge start, then down to each point's lam, every point with its own adaptive
     ratio. Returns u, converged, iterations (all Newton iterations) and residual."""
@@ -646,8 +663,14 @@ def _generic(
                 if found.converged:
                     u[i], converged[i], residual[i] = found.x, True, found.residual
             failed = np.flatnonzero(~converged)  # on to the continuation, as `solve.finish`
-            if len(failed):
-                cont = _continuation(pts.take(failed))
+            if len(failed) <= STRAGGLERS:  # cheaper in `solve._continuation` than in numpy
+                for i in failed.tolist():
+                    found, used = _continuation(problems[i])
+                    iterations[i] += used
+                    if found.converged:
+                        u[i], converged[i], residual[i] = found.x, True, found.residual
+            else:
+                cont = _continuations(pts.take(failed))
                 u[failed] = cont["u"]
                 converged[failed] = cont["converged"]
                 iterations[failed] += cont["iterations"]
