@@ -635,8 +635,8 @@ def _continuations(pts: _Points) -> dict[str, np.ndarray]:
 
 
 def _go_on(problem: Problem, u: np.ndarray, iterations: int) -> RootResult:
-    """Newton from the default start for a straggler of the batched Newton (stopped after
-    `iterations`), gone on in `solve.newton` to the same iteration limit."""
+    """Newton for a straggler of the batched Newton (stopped after `iterations`), gone on in
+    `solve.newton` to the same iteration limit."""
     co = Coefficients.from_problem(problem)
     return newton(lambda v: residual(co, v), u.tolist(), max_iter=NEWTON_MAX_ITER - iterations)
 
@@ -651,17 +651,17 @@ def _generic(
         p12, q0 = pts.p12, pts.Q0
         u0 = np.stack([np.log(p12), np.log(q0), np.full_like(p12, math.log(DEFAULT_S))], axis=1)
     with np.errstate(all="ignore"):
-        root = _newton(pts, u0, STRAGGLERS if default else 0)
+        root = _newton(pts, u0, STRAGGLERS)
         u, converged, iterations, residual = (
             root[k] for k in ("u", "converged", "iterations", "residual")
         )
         out: list[Any] = [None] * len(problems)
+        for i in np.flatnonzero(root["straggler"]).tolist():
+            found = _go_on(problems[i], u[i], int(iterations[i]))
+            iterations[i] += found.iterations
+            if found.converged:
+                u[i], converged[i], residual[i] = found.x, True, found.residual
         if default:  # the rest of case 5 as `solve` does it, from where Newton stopped
-            for i in np.flatnonzero(root["straggler"]).tolist():
-                found = _go_on(problems[i], u[i], int(iterations[i]))
-                iterations[i] += found.iterations
-                if found.converged:
-                    u[i], converged[i], residual[i] = found.x, True, found.residual
             failed = np.flatnonzero(~converged)  # on to the continuation, as `solve.finish`
             if len(failed) <= STRAGGLERS:  # cheaper in `solve._continuation` than in numpy
                 for i in failed.tolist():
