@@ -7,7 +7,8 @@ Curves: 200-point psi1 curves on a log grid [0.1, 100], psi2 = 2, noise = 0.5, f
 activations, lam = 0 and eps = 0 half of the time each, so every regime occurs), against `solve`
 point by point. The code before is `git show REV:src/advrf/theory/*.py` loaded as a temporary
 package (nothing of it lives in src). Every timing is the best of --repeats, the before and after
-runs interleaved; BLAS pinned to one thread.
+runs interleaved; BLAS pinned to one thread. Times are CPU time of this process
+(`time.process_time`): on a shared machine the wall time also counts the waits for a core.
 
     PYTHONPATH=src python benchmarks/bench_theory.py [--before main]
 """
@@ -63,13 +64,13 @@ def load_before(rev: str, package_name: str = "advrf_theory_before", modules=MOD
 
 
 def best_of(repeats: int, fns: list) -> list[float]:
-    """Best time of each function, the functions run interleaved in every repeat."""
+    """Best CPU time of each function, the functions run interleaved in every repeat."""
     best = [float("inf")] * len(fns)
     for _ in range(repeats):
         for k, fn in enumerate(fns):
-            start = time.perf_counter()
+            start = time.process_time()
             fn()
-            best[k] = min(best[k], time.perf_counter() - start)
+            best[k] = min(best[k], time.process_time() - start)
     return best
 
 
