@@ -65,7 +65,10 @@ class Coefficients:
         mu1 = 0.0 if mu1 * mu1 <= MOMENT_ZERO * scale else mu1
         mustar2 = 0.0 if mustar2 <= MOMENT_ZERO * scale else mustar2
         nu2 = 0.0 if nu2 <= MOMENT_ZERO * scale else nu2
-        return cls(
+        # the fields in one update of the instance dictionary, as `TheoryResult.build` (a frozen
+        # dataclass's __init__ sets them one by one; this runs once a solve)
+        out = object.__new__(cls)
+        out.__dict__.update(
             psi1=problem.psi1,
             psi2=problem.psi2,
             eps=problem.eps,
@@ -78,6 +81,8 @@ class Coefficients:
             nu2=nu2,
             spectrum=Spectrum(problem.psi1),
         )
+        out.__post_init__()
+        return out
 
     # Derived once (the solver reads them in every evaluation).
     linear: bool = field(init=False)  # mu_star = nu = 0: the features span only the inputs
@@ -92,17 +97,18 @@ class Coefficients:
     km: Poly = field(init=False)
 
     def __post_init__(self) -> None:
-        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
         m1s, ms, nu2 = self.mu1sq, self.mustar2, self.nu2
-        set_("linear", ms == 0.0 and nu2 == 0.0)
-        set_("p12", self.psi1 / self.psi2)
-        set_("Q0", self.signal**2 + self.noise**2)
-        set_("P", self.psi1 * self.signal**2 * m1s)
-        set_("k", (ms, m1s, 0.0))
-        set_("lk", (0.0, ms, m1s))
-        set_("kk", (ms**2, 2.0 * m1s * ms, m1s**2))
-        set_("lm", (0.0, nu2, m1s))
-        set_("km", (ms * nu2, m1s * (ms + nu2), m1s**2))
+        self.__dict__.update(
+            linear=ms == 0.0 and nu2 == 0.0,
+            p12=self.psi1 / self.psi2,
+            Q0=self.signal**2 + self.noise**2,
+            P=self.psi1 * self.signal**2 * m1s,
+            k=(ms, m1s, 0.0),
+            lk=(0.0, ms, m1s),
+            kk=(ms**2, 2.0 * m1s * ms, m1s**2),
+            lm=(0.0, nu2, m1s),
+            km=(ms * nu2, m1s * (ms + nu2), m1s**2),
+        )
 
     def precision(self, th1: float, th2: float) -> tuple[float, float]:
         """(a1, a0) with A(l) = 2 psi1 lam + th1 k(l) + th2 m(l) = a1 l + a0."""
