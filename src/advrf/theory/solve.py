@@ -73,7 +73,7 @@ ERROR_BOUND_MAX = 1e-8
 INTERPOLATOR_LOG_RANGE = 40.0  # bracket of log delta / log rho in the interpolation limits
 UNIT_RANGE = (1e-30, 1e30)  # sqrt(F1^2 + tau^2) solved as given; outside, scaled to 1 (_solve)
 PREDICTOR_ALIGNMENT = 0.999  # cosine of consecutive parameter steps for `_predicted_start`
-PREDICTOR_POINTS = 3  # solved points the warm start of `solve_curve` extrapolates from
+PREDICTOR_POINTS = 4  # solved points the warm start of `solve_curve` extrapolates from
 ROOT_LOG_LIMIT = 700.0  # widest bracket of log delta / log rho (exp overflows past ~709)
 ROOT_MAX_ITER = 200  # Newton-bisection steps of the interpolation limits (bisection alone: ~60)
 EPS = float(np.finfo(float).eps)
@@ -872,9 +872,9 @@ def _step(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[list[float], floa
 def _predicted_start(
     steps: Sequence[tuple[list[float], float]], solved: Sequence[TheoryResult]
 ) -> Any:
-    """The start of a point from the solutions of the points just before it (`solved`, two or
-    three, oldest first; `steps`: the `_step` from each of them to the next, the last one to the
-    point): polynomial extrapolation (linear from two, quadratic from three) of
+    """The start of a point from the solutions of the points just before it (`solved`, two to
+    PREDICTOR_POINTS, oldest first; `steps`: the `_step` from each of them to the next, the last
+    one to the point): polynomial extrapolation (linear from two, cubic from four) of
     (log gam, log Q, log s) in the arc length of parameter space, when the points lie on one
     line of it with steps of comparable length (a psi1 curve), else the last solution itself."""
     last = solved[-1]
@@ -908,7 +908,7 @@ def solve_curve(
     """`solve` along a sequence, each point warm-started from the previous solved ones.
 
     The start is the previous solution, or, on a straight line of parameter space (a psi1 curve),
-    its extrapolation from the two or three previous ones (`_predicted_start`); a start that fails
+    its extrapolation from the two to four previous ones (`_predicted_start`); a start that fails
     is retried cold (`solve`). errors="raise": the first TheoryError propagates.
     errors="return": a failed point is returned as its TheoryError in place of its result and
     the curve goes on (the next point starts from the last solved one).
