@@ -448,9 +448,11 @@ def _newton(
             accept = np.isfinite(merit_trial) & (
                 merit_trial <= (1.0 - 2.0 * ARMIJO * t) * merit[who]
             )
-            hit = np.flatnonzero(accept)
-            owner, first = np.unique(seg[hit], return_index=True)
+            hit = np.flatnonzero(accept)  # rows in order: the first hit of each point is taken
+            first = np.ones(len(hit), dtype=bool)
+            first[1:] = seg[hit[1:]] != seg[hit[:-1]]
             pick = hit[first]
+            owner = seg[pick]
             took = ia[pending[owner]]
             x[took] = candidate[pick]
             f[took] = f_trial[pick]
