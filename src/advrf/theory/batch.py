@@ -404,8 +404,6 @@ def _newton(
             break
         res = np.max(np.abs(f), axis=1)
         done = active & np.isfinite(res) & (res < NEWTON_TOL)
-        if done.any():
-            _polish(pts, x, f, jac, res, np.flatnonzero(done & polish))
         converged |= done
         final[done] = res[done]
         iterations[active] = it
@@ -467,6 +465,11 @@ def _newton(
             active[ia[pending[spent]]] = False
             pending = pending[~spent]
             k = np.minimum(_block(len(pending)), LINE_SEARCH_TRIES - tried[pending])
+    # every converged point polished at once (each from its own x, f, J, which stay as they
+    # were at its convergence)
+    idx = np.flatnonzero(converged & polish)
+    if len(idx):
+        _polish(pts, x, f, jac, final, idx)
     return {
         "u": x, "converged": converged, "iterations": iterations, "residual": final,
         "straggler": straggler,
