@@ -3,14 +3,18 @@
 `solve_batch(problems)` returns, for each problem in order, what `solve(problem)` (cold) returns
 or raises: a TheoryResult, or the TheoryError instance. The points of the generic case (module
 docstring of `solve`, case 5: a nonlinear or ridge-regularised point that is not trivial and not a
-closed-form limit) are solved together, one numpy operation for all points at each step of the
-same algorithm: the same default start, damped Newton with the same step cap, Armijo line search
-and tolerance, the same certificate (forward error bound and inertia of the analytic saddle
-Hessian). The lam-continuation of a point whose Newton from the default start fails is batched too
-(`_continuations`). The last few points still iterating (STRAGGLERS) go on in `solve.newton`;
-every other point (the limits, the exact-recovery phase, a point whose batched continuation or
-certificate fails) goes through `solve` itself, which also writes the error message. Equal to
-`solve` point by point to rounding (tests: 1e-12 relative).
+closed-form limit), the interpolation limits (cases 2 and 4) and the trivial phase are solved
+together, one numpy operation for all points at each step of the same algorithm: the same
+default start, damped Newton with the same step cap, Armijo line search, tolerance and polishing
+step, the same certificate (forward error bound and inertia of the analytic saddle Hessian).
+The points of all activations of one structure (`_Points`: mu_star^2 and nu^2 both positive, or
+the linear activation) share the numpy calls, their moments being arrays. The lam-continuation
+of a point whose Newton fails is batched too (`_continuations`). The last few points still
+iterating (STRAGGLERS), and the continuation of a few points, go on in `solve.newton` and
+`solve._continuation`; the exact-recovery phase is decided by `solve._exact_recovery`; every
+other point (constant precision, extreme scales, a point whose batched solve or certificate
+fails) goes through `solve` itself, which also writes the error message. Equal to `solve` point
+by point to rounding (tests: 1e-12 relative).
 """
 
 from __future__ import annotations
