@@ -160,8 +160,13 @@ def _from_position(name: str, position: float) -> float:
     return 10.0**position if SLIDERS[name][3] else position
 
 
-def _exit_with(parent: int) -> None:
-    """Worker initializer: the worker ends when the server's process does (even killed)."""
+WORKER_NICE = 10  # the worker yields the CPU to the server, which draws the curve
+
+
+def _start_worker(parent: int) -> None:
+    """Worker initializer: a lower priority than the server's, and an end with the server's
+    process (even killed)."""
+    os.nice(WORKER_NICE)
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -186,7 +191,7 @@ class Worker:
             self._pool = ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_exit_with,
+                initializer=_start_worker,
                 initargs=(os.getpid(),),
             )
         return self._pool.submit(function, *args)
@@ -682,7 +687,7 @@ class Explorer:
             self._log = view.log
             self.errors_plot = self._errors_figure(view.log)
             self.order_plot = self._order_figure(view.log)
-            self.plots.children = [self.errors_plot, self.order_plot]
+            self.plots.children = [self.errors_plot, self.order_plot, self.front_plot]
         self.errors_plot.xaxis.axis_label = LABELS[view.x]
         self.order_plot.xaxis.axis_label = LABELS[view.x]
         self.order_plot.visible = view.order
@@ -773,10 +778,10 @@ class Explorer:
             if kind == "front":
                 value = FrontAnswer((), value, 0, 0, 0.0, error=message)
         (self.worker.fronts if kind == "front" else self.worker.best)[k] = value
-        self.state.pending = len(self._asked)
         self.doc.hold("combine")
         try:
             self._draw_answers(self._view)
+            self.state.pending = len(self._asked)  # after the data it announces
         finally:
             self.doc.unhold()
 
@@ -793,13 +798,12 @@ class Explorer:
                 fronts = self.worker.fronts.get(answers.key(at))
         except ValueError as error:
             texts.append(f"<div style='{ERROR_STYLE}'>error: {escape(str(error))}</div>")
-        self.best_source.data = _best_data(best)
+        _assign(self.best_source, _best_data(best))
         fails = best.failures() if best is not None else []
-        self.best_failed.data = {
-            "x": [f[0] for f in fails],
-            "y": [0.0] * len(fails),
-            "message": [f[1] for f in fails],
-        }
+        _assign(
+            self.best_failed,
+            {"x": [f[0] for f in fails], "y": [0.0] * len(fails), "message": [f[1] for f in fails]},
+        )
         if best is not None:
             texts.append(_best_text(best))
         self.front_plot.visible = view is not None and view.front
@@ -808,8 +812,8 @@ class Explorer:
             self.at_span.location = getattr(at, view.x)
             texts.append(_front_text(view, at, fronts, self._current))
         for kind, source in self.front_sources.items():
-            source.data = _front_data(fronts, kind)
-        self.marks.data = _marks(at, fronts, self._current)
+            _assign(source, _front_data(fronts, kind))
+        _assign(self.marks, _marks(at, fronts, self._current))
         self.answers.text = "".join(texts)
         self.state.answers += 1
 
@@ -894,6 +898,24 @@ class Explorer:
             data[f"{error}_hi"] = points[f"{error}_mean"].to_numpy(dtype=float) + sem
         data["variant"] = [str(v) for v in data["variant"]]
         return data
+
+
+def _assign(source: ColumnDataSource, data: dict[str, Any]) -> None:
+    """source.data = data, unless it holds that already (nothing sent to the browser then: the
+    answers are redrawn on every change of the view, mostly to the same data)."""
+    old = source.data
+    if old.keys() == data.keys() and all(_same(old[k], v) for k, v in data.items()):
+        return
+    source.data = data
+
+
+def _same(a: Any, b: Any) -> bool:
+    x, y = np.asarray(a), np.asarray(b)
+    if x.shape != y.shape:
+        return False
+    if x.dtype.kind in "fi" and y.dtype.kind in "fi":
+        return bool(np.array_equal(x, y, equal_nan=True))
+    return x.tolist() == y.tolist()
 
 
 def _best_data(best: answers.BestCurve | None) -> dict[str, Any]:
