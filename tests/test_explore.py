@@ -282,6 +282,8 @@ def test_front_equals_front_and_advrf_front_with_the_recipes_marked(capsys):
     marks = dict(zip(data["name"], errors, strict=True))
     best = best_recipe(setting, 0.3)
     assert marks["best recipe"] == (best.best.standard_error, best.best.robust_error)
+    # the front's recipes (a grid) reach no lower E_rob than the optimiser's
+    assert min(p.robust_error for p in fronts.finite) >= best.best.robust_error * (1 - 1e-12)
     current = solve(setting.with_(eps=0.2, lam=0.01))
     assert marks["this view's recipe (eps, lam)"] == (current.standard_error, current.robust_error)
     assert marks["zero predictor"] == (1.25, 1.25)

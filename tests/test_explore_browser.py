@@ -89,7 +89,7 @@ READY_JS = """
   && Bokeh.documents[0].get_model_by_name("curve").data.x.length > 0
 """
 REVISION_JS = "(n) => Bokeh.documents[0].get_model_by_name('state').revision >= n"
-BEST_COUNT = 3  # points of the best-recipe curve in the test (0.1-0.7 s each)
+BEST_COUNT = 3  # points of the best-recipe curve in the test (0.07-0.17 s each)
 TOGGLE_JS = """
 (count) => {
   const doc = Bokeh.documents[0];

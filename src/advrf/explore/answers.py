@@ -13,8 +13,8 @@ Front (`advrf.theory.front.front`, `advrf front`): the robustness-accuracy front
 eps_test) of the setting at x = `at` (the view's own value of the x parameter), with that
 setting's best recipe and baselines, and the view's recipe (eps, lam) there (`advrf.theory.solve`).
 
-A best recipe costs 0.1 to 0.7 s and a front about 0.35 s (docs/benchmarks.md), thousands of
-times a curve point, so the page computes them in a worker process, point by point, and draws
+A best recipe costs 0.07 to 0.17 s and a front 0.3 to 0.46 s (docs/benchmarks.md), about
+a thousand times a curve point, so the page computes them in a worker process, one by one, and draws
 them as they arrive. A point where the theory fails is a gap with its message, never a number.
 """
 

@@ -5,7 +5,7 @@ curve is being solved are folded into the next redraw). A redraw reads all contr
 a bad value shows the CLI's message and empties the plot. The view's query string is written
 into the page's URL (history.replaceState), and a URL with a query string opens that view.
 
-The answers ("best recipe", "front": `advrf.explore.answers`) cost 0.1 to 0.7 s a point, so on a
+The answers ("best recipe", "front": `advrf.explore.answers`) cost 0.07 to 0.5 s each, so on a
 server they are computed in one worker process (`Worker`, spawned on first use and shared by the
 sessions of one application) and drawn as they arrive, while the curve keeps following the
 controls; a change of setting cancels the points not started. Without a server (a document in a

@@ -70,7 +70,7 @@ class View:
     order: bool = False  # show the order parameters
     best: bool = False  # the best recipe along x (advrf.explore.answers)
     front: bool = False  # the fronts at x = the view's value of the x parameter
-    best_count: int = 20  # points of the best-recipe curve (a coarse grid: 0.1-0.7 s a point)
+    best_count: int = 20  # points of the best-recipe curve (a coarse grid: 0.07-0.17 s a point)
 
     @property
     def tied(self) -> bool:
