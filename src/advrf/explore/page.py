@@ -225,6 +225,8 @@ class Explorer:
         self._build_controls(view)
         self._build_plots()
         self.doc.add_root(self.layout)
+        if deferred:  # a closed page's answers not started are not computed
+            self.doc.on_session_destroyed(lambda context: self._cancel(set()))
         if url:  # the standalone page keeps its view in the address bar (not inside Jupyter)
             self.doc.js_on_event(DocumentReady, CustomJS(args={"state": self.state}, code=URL_JS))
             self.state.js_on_change("query", CustomJS(args={"state": self.state}, code=URL_JS))
@@ -674,7 +676,9 @@ class Explorer:
             self.message.text = f"<div style='{ERROR_STYLE}'>error: {escape(message)}</div>"
             self.commands.text = ""
             self._view = None
+            self._cancel(set())
             self._draw_answers(None)
+            self.state.pending = len(self._asked)
             self.state.revision += 1
         finally:
             self.doc.unhold()
@@ -743,10 +747,7 @@ class Explorer:
             needed = self._needed(view)
         except ValueError:
             needed = []
-        wanted = {(kind, answers.key(p)) for kind, p in needed}
-        for asked in [k for k in self._asked if k not in wanted]:
-            if self._asked[asked].cancel():
-                del self._asked[asked]
+        self._cancel({(kind, answers.key(p)) for kind, p in needed})
         for kind, problem in needed:
             k = (kind, answers.key(problem))
             found = self.worker.fronts if kind == "front" else self.worker.best
@@ -762,6 +763,12 @@ class Explorer:
                 lambda f, k=k: self.doc.add_next_tick_callback(partial(self._arrived, k, f))
             )
         self.state.pending = len(self._asked)
+
+    def _cancel(self, wanted: set[tuple[str, answers.Key]]) -> None:
+        """Cancel the answers asked for and not wanted that have not started."""
+        for asked in [k for k in self._asked if k not in wanted]:
+            if self._asked[asked].cancel():
+                del self._asked[asked]
 
     def _arrived(self, asked: tuple[str, answers.Key], future: Future) -> None:
         """An answer from the worker: kept, and the answers redrawn."""
