@@ -9,8 +9,11 @@ import html
 import io
 import json
 import math
+import os
 import shlex
+import signal
 import socket
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import pytest
@@ -329,9 +332,43 @@ def test_failed_answers_are_gaps_with_their_message(monkeypatch):
     assert rows[-1]["error"] == str(expected.value) and rows[-1]["robust_error"] == ""
 
 
+def test_a_front_out_of_range_is_said():
+    doc = page("front=1&psi1=-1")
+    with pytest.raises(ValueError) as expected:
+        Problem(psi1=-1.0, psi2=2.0, eps=0.1)
+    assert f"error: {expected.value}" in answers_text(doc)
+    assert len(doc.get_model_by_name("curve").data["x"]) == 200  # the curve does not need it
+    assert list(doc.get_model_by_name("front_marks").data["name"]) == []
+
+
 def test_a_bad_number_of_best_recipe_points_is_said():
     doc = page("best=1&best_count=0")
     assert "error: best recipe points: an integer from 1 to 200; got 0" in answers_text(doc)
     assert len(doc.get_model_by_name("curve").data["x"]) == 200
     doc.get_model_by_name("best_count").value = "many"
     assert "best recipe points: an integer from 1 to 200; got 'many'" in message(doc)
+
+
+def test_the_worker_process_computes_and_is_replaced_when_it_dies():
+    from advrf.explore.page import Worker
+
+    worker = Worker()
+    problem = Problem(psi1=2.0, psi2=2.0, eps=0.0, eps_test=0.1, noise=0.5)
+    try:
+        first = worker.submit(os.getpid).result(timeout=60)
+        assert first != os.getpid()
+        got = worker.submit(answers.solve_best, problem).result(timeout=60)
+        expected = best_recipe(problem, 0.1).best
+        assert (got.eps, got.lam) == (expected.eps, expected.lam)
+        assert got.robust_error == expected.robust_error
+        os.kill(first, signal.SIGKILL)
+        pids = []
+        for _ in range(3):  # a task sent as it died fails; the next submit starts a new worker
+            try:
+                pids.append(worker.submit(os.getpid).result(timeout=60))
+                break
+            except BrokenProcessPool:
+                continue
+        assert pids and pids[0] not in (first, os.getpid())
+    finally:
+        worker.close()

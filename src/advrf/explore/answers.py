@@ -294,8 +294,13 @@ def csv_rows(
 
 
 def current_recipe(view: View) -> Any:
-    """The theory at x = at with the view's recipe, or the theory's message."""
+    """The theory at x = at with the view's recipe, or the theory's message; None when x = at
+    is out of range (at_problem's ValueError, which the page says)."""
     try:
-        return solve(at_problem(view))
+        problem = at_problem(view)
+    except ValueError:
+        return None
+    try:
+        return solve(problem)
     except TheoryError as error:
         return str(error)

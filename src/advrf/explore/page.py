@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import fields
 from functools import partial
 from html import escape
@@ -187,14 +188,26 @@ class Worker:
         self._pool: ProcessPoolExecutor | None = None
 
     def submit(self, function: Callable[..., Any], *args: Any) -> Future:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_worker,
-                initargs=(os.getpid(),),
-            )
-        return self._pool.submit(function, *args)
+        """function(*args) in the worker; a new worker when the last one died."""
+        for _ in range(2):
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_worker,
+                    initargs=(os.getpid(),),
+                )
+            try:
+                return self._pool.submit(function, *args)
+            except BrokenProcessPool:
+                self._pool = None
+        raise BrokenProcessPool("the explorer's worker process cannot be started")
+
+    def close(self) -> None:
+        """End the worker process (the tasks not started are cancelled)."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
 
 class Explorer:
@@ -720,11 +733,12 @@ class Explorer:
         self._current = answers.current_recipe(view) if view.front else None
         self._ask(view)
         self._draw_answers(view)
-        try:
-            commands += [answers.optimize_command(view)] if view.best else []
-            commands += [answers.front_command(view)] if view.front else []
-        except ValueError:  # said in the answers' text
-            pass
+        for shown, command in ((view.best, answers.optimize_command),
+                               (view.front, answers.front_command)):  # fmt: skip
+            try:
+                commands += [command(view)] if shown else []
+            except ValueError:  # said in the answers' text
+                pass
         text = escape("\n".join(commands))
         self.commands.text = f"<pre style='white-space:pre-wrap'>{text}</pre>" + NOTE
         self.state.revision += 1
@@ -757,7 +771,12 @@ class Explorer:
             if not self.worker.background:
                 found[k[1]] = solve(problem)
                 continue
-            future = self.worker.submit(solve, problem)
+            try:
+                future = self.worker.submit(solve, problem)
+            except BrokenProcessPool as error:
+                failed = Answer.failed(f"the worker failed: {error}")
+                found[k[1]] = failed if kind == "best" else _failed_front(failed)
+                continue
             self._asked[k] = future
             future.add_done_callback(
                 lambda f, k=k: self.doc.add_next_tick_callback(partial(self._arrived, k, f))
@@ -780,10 +799,8 @@ class Explorer:
         try:
             value = future.result()
         except Exception as error:  # the worker's own failure (a broken pool, ...): said
-            message = f"the worker failed: {type(error).__name__}: {error}"
-            value = Answer.failed(message)
-            if kind == "front":
-                value = FrontAnswer((), value, 0, 0, 0.0, error=message)
+            value = Answer.failed(f"the worker failed: {type(error).__name__}: {error}")
+            value = value if kind == "best" else _failed_front(value)
         (self.worker.fronts if kind == "front" else self.worker.best)[k] = value
         self.doc.hold("combine")
         try:
@@ -792,19 +809,29 @@ class Explorer:
         finally:
             self.doc.unhold()
 
+    def _answers_of(self, view: View | None) -> tuple[Any, Any, Any, list[str]]:
+        """(best-recipe curve, Problem at x = at, front answer, messages) from the answers at
+        hand; None for what the view does not show, or could not place (its message listed)."""
+        best = at = fronts = None
+        errors = []
+        if view is not None and view.best:
+            try:
+                best = answers.best_curve(view, self.worker.best)
+            except ValueError as error:
+                errors.append(str(error))
+        if view is not None and view.front:
+            try:
+                at = answers.at_problem(view)
+            except ValueError as error:
+                errors.append(str(error))
+            else:
+                fronts = self.worker.fronts.get(answers.key(at))
+        return best, at, fronts, errors
+
     def _draw_answers(self, view: View | None) -> None:
         """The best-recipe curve, the front and their text, from the answers at hand."""
-        texts: list[str] = []
-        best = fronts = None
-        at = None
-        try:
-            if view is not None and view.best:
-                best = answers.best_curve(view, self.worker.best)
-            if view is not None and view.front:
-                at = answers.at_problem(view)
-                fronts = self.worker.fronts.get(answers.key(at))
-        except ValueError as error:
-            texts.append(f"<div style='{ERROR_STYLE}'>error: {escape(str(error))}</div>")
+        best, at, fronts, errors = self._answers_of(view)
+        texts = [_pre([f"error: {error}"], ERROR_STYLE) for error in errors]
         _assign(self.best_source, _best_data(best))
         fails = best.failures() if best is not None else []
         _assign(
@@ -860,21 +887,13 @@ class Explorer:
     def _send_csv(self) -> None:
         """The CSV of the current view to the browser, which downloads it."""
         try:
-            curve = compute(self.read_view())
+            view = self.read_view()
+            curve = compute(view)
         except ValueError as error:
             self._show_error(str(error))
             return
-        view = curve.view if self._view is None else self._view
-        best = fronts = at = None
-        try:
-            if view.best:
-                best = answers.best_curve(view, self.worker.best)
-            if view.front:
-                at = answers.at_problem(view)
-                fronts = self.worker.fronts.get(answers.key(at))
-        except ValueError:  # said in the answers' text; the CSV has the curve
-            pass
-        current = self._current if at is not None else None
+        best, at, fronts, _ = self._answers_of(view)
+        current = answers.current_recipe(view) if at is not None else None
         self.state.csv = curve.csv_text(answers.csv_rows(best, fronts, at, current))
         self.state.downloads += 1
 
@@ -905,6 +924,10 @@ class Explorer:
             data[f"{error}_hi"] = points[f"{error}_mean"].to_numpy(dtype=float) + sem
         data["variant"] = [str(v) for v in data["variant"]]
         return data
+
+
+def _failed_front(failed: Answer) -> FrontAnswer:
+    return FrontAnswer((), failed, 0, 0, 0.0, error=failed.error)
 
 
 def _assign(source: ColumnDataSource, data: dict[str, Any]) -> None:
