@@ -349,6 +349,14 @@ def test_a_bad_number_of_best_recipe_points_is_said():
     assert "best recipe points: an integer from 1 to 200; got 'many'" in message(doc)
 
 
+def test_the_server_keeps_the_latest_answers():
+    from advrf.explore.page import Kept
+
+    kept = Kept(2)
+    kept["a"], kept["b"], kept["a"], kept["c"] = 1, 2, 3, 4
+    assert dict(kept) == {"a": 3, "c": 4}
+
+
 def test_the_worker_process_computes_and_is_replaced_when_it_dies():
     from advrf.explore.page import Worker
 

@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -162,6 +163,21 @@ def _from_position(name: str, position: float) -> float:
 
 
 WORKER_NICE = 10  # the worker yields the CPU to the server, which draws the curve
+KEPT_BEST, KEPT_FRONTS = 5000, 200  # answers the server keeps (a front holds ~250 rows)
+
+
+class Kept(OrderedDict):
+    """A dict that keeps its `size` most recently stored items."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
 
 
 def _start_worker(parent: int) -> None:
@@ -183,8 +199,8 @@ class Worker:
 
     def __init__(self, background: bool = True) -> None:
         self.background = background
-        self.best: dict[answers.Key, Answer] = {}
-        self.fronts: dict[answers.Key, FrontAnswer] = {}
+        self.best: Kept = Kept(KEPT_BEST)
+        self.fronts: Kept = Kept(KEPT_FRONTS)
         self._pool: ProcessPoolExecutor | None = None
 
     def submit(self, function: Callable[..., Any], *args: Any) -> Future:
