@@ -47,7 +47,8 @@ Key = tuple[str, float, float, float, float, float]
 def key(problem: Problem) -> Key:
     """What a best recipe and a front depend on: activation, psi1, psi2, signal, noise,
     eps_test."""
-    return (problem.activation.name, *(getattr(problem, n) for n in SETTING), problem.eps_test)  # type: ignore[return-value]
+    p = problem
+    return (p.activation.name, p.psi1, p.psi2, p.signal, p.noise, float(p.eps_test or 0.0))
 
 
 @dataclass(frozen=True)
