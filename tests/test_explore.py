@@ -365,6 +365,9 @@ def test_the_worker_process_computes_and_is_replaced_when_it_dies():
     try:
         first = worker.submit(os.getpid).result(timeout=60)
         assert first != os.getpid()
+        # niced below the server, and without Bokeh (it starts in about a second)
+        assert worker.submit(eval, "__import__('os').nice(0)").result() == answers.WORKER_NICE
+        assert not worker.submit(eval, "'bokeh' in __import__('sys').modules").result()
         got = worker.submit(answers.solve_best, problem).result(timeout=60)
         expected = best_recipe(problem, 0.1).best
         assert (got.eps, got.lam) == (expected.eps, expected.lam)

@@ -98,6 +98,9 @@ TOGGLE_JS = """
   doc.get_model_by_name("front").active = true;
 }
 """
+COMPUTING_JS = """
+() => Bokeh.documents[0].get_model_by_name("answers").text.includes("computing in a worker")
+"""
 # Every answer arrived: the best-recipe curve has its points, the front its best recipe mark.
 ANSWERS_JS = """
 (count) => {
@@ -244,6 +247,7 @@ def test_explorer_in_chromium(server, tmp_path):
 
         # The best recipe along psi1 and the front at psi1 = 1 (the psi1 box), against the theory.
         page.evaluate(TOGGLE_JS, BEST_COUNT)
+        page.wait_for_function(COMPUTING_JS)  # said while the worker (spawned now) computes
         page.wait_for_function(ANSWERS_JS, arg=BEST_COUNT, timeout=60_000)
         check_answers(page.evaluate(READ_ANSWERS_JS), EPS_STEPS[-1])
         page.screenshot(path=tmp_path / "explore.png", full_page=True)

@@ -21,7 +21,9 @@ them as they arrive. A point where the theory fails is a gap with its message, n
 from __future__ import annotations
 
 import math
+import os
 import shlex
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,6 +43,7 @@ SETTING = ("psi1", "psi2", "signal", "noise")
 MAX_BEST_COUNT = 200
 FRONT_KINDS = ("finite", "infinite_samples", "population")
 PENDING = "not computed yet when the CSV was made"
+WORKER_NICE = 10  # the worker yields the CPU to the server, which draws the curve
 Key = tuple[str, float, float, float, float, float]
 
 
@@ -305,3 +308,17 @@ def current_recipe(view: View) -> Any:
         return solve(problem)
     except TheoryError as error:
         return str(error)
+
+
+def start_worker(parent: int) -> None:
+    """Initializer of the page's worker process (here, not beside the page: the worker then
+    never imports Bokeh): a lower priority than the server's, and an end with the server's
+    process `parent` (even killed)."""
+    os.nice(WORKER_NICE)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()

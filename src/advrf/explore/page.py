@@ -17,8 +17,6 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
-import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -162,7 +160,6 @@ def _from_position(name: str, position: float) -> float:
     return 10.0**position if SLIDERS[name][3] else position
 
 
-WORKER_NICE = 10  # the worker yields the CPU to the server, which draws the curve
 KEPT_BEST, KEPT_FRONTS = 5000, 200  # answers the server keeps (a front holds ~250 rows)
 
 
@@ -178,19 +175,6 @@ class Kept(OrderedDict):
         self.move_to_end(key)
         while len(self) > self.size:
             self.popitem(last=False)
-
-
-def _start_worker(parent: int) -> None:
-    """Worker initializer: a lower priority than the server's, and an end with the server's
-    process (even killed)."""
-    os.nice(WORKER_NICE)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, daemon=True).start()
 
 
 class Worker:
@@ -210,7 +194,7 @@ class Worker:
                 self._pool = ProcessPoolExecutor(
                     max_workers=1,
                     mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_start_worker,
+                    initializer=answers.start_worker,
                     initargs=(os.getpid(),),
                 )
             try:
