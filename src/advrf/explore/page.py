@@ -1035,8 +1035,8 @@ def _best_text(best: answers.BestCurve) -> str:
 
 def _front_text(view: View, at: Any, fronts: FrontAnswer | None, current: Any) -> str:
     """The front's state, the best recipe and the view's recipe at x = at."""
-    head = f"front (advrf front) at {view.x} = {getattr(at, view.x):.6g}, eps_test = " \
-        f"{at.eps_test:.6g}"  # fmt: skip
+    head = f"front (advrf front) at {view.x} = {getattr(at, view.x):.6g}"
+    head += f", eps_test = {at.eps_test:.6g}" if view.x != "eps_test" else ""
     if fronts is None:
         lines = [f"{head}: computing in a worker process"]
     elif fronts.error is not None:
