@@ -8,11 +8,14 @@ import pandas as pd
 import pytest
 
 from advrf.cli import main
+from advrf.experiments.convergence import QUANTITIES, ConvergenceStudy, gap_table
 from advrf.experiments.reproductions.overparam import PSI1_MAX, Settings, reproduce_overparam
+from advrf.experiments.runner import Runner
 from advrf.experiments.sweep import read_results
 from advrf.problem import Problem
 from advrf.simulation import simulate_seed
 from advrf.theory import solve
+from advrf.threads import blas_threads
 
 VOLATILE = ["wall_time", "seconds"]
 SWEEP = ["--psi2", "2", "--eps", "0.1,0.2", "--noise", "0.5", "--theory", "--simulate"]
@@ -101,3 +104,26 @@ def test_small_reproduction_agrees_with_the_theory(tmp_path):
     assert (tmp_path / "overparam_noise0.png").exists() and (
         tmp_path / "ridge_optimum.pdf"
     ).exists()
+
+
+def test_convergence_study_on_a_dask_cluster_equals_local_processes(tmp_path):
+    """The study of validation/convergence_at_scale.py, tiny: rows and gap table bit for bit."""
+    distributed = pytest.importorskip("distributed")
+    study = ConvergenceStudy(psi1=(1.0, 5.0), d=(30, 40), seeds=(2,), n_test=200)
+    jobs = study.jobs()
+    with blas_threads(1):  # the Dask workers' nannies pin BLAS to one thread as well
+        local = Runner(workers=1, progress=False).run(tmp_path / "local", jobs)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        remote = Runner(scheduler=cluster.scheduler_address, progress=False).run(
+            tmp_path / "dask", jobs
+        )
+    assert local.computed == remote.computed == len(jobs) == 2 + 2 * 2 * 2
+    assert not local.failures and not remote.failures
+    exact = {"check_exact": True}  # floats too: pandas compares them to rtol 1e-5 by default
+    pd.testing.assert_frame_equal(stable(remote.to_frame()), stable(local.to_frame()), **exact)
+    gaps = gap_table(local.to_frame()).drop(columns="wall_time")
+    assert len(gaps) == 2 * 2 * len(QUANTITIES) and (gaps["seeds"] == 2).all()
+    remote_gaps = gap_table(remote.to_frame()).drop(columns="wall_time")
+    pd.testing.assert_frame_equal(remote_gaps, gaps, **exact)

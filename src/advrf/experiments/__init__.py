@@ -33,6 +33,7 @@ _EXPORTS = {
     "local_extremum": "analysis",
     "reproduce": "reproductions",
     "reproduce_overparam": "reproductions.overparam",
+    "ConvergenceStudy": "convergence",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -68,6 +68,15 @@ def simulate_instance(problem: Problem, settings: SimulationSettings, seed: int)
     return record.to_dict()
 
 
+def simulation_size(problem: Problem, settings: SimulationSettings) -> tuple[int, int, int]:
+    """(N, n, predicted peak bytes of one seed): advrf.simulation's sizes and memory model."""
+    from advrf.simulation.instance import sizes
+    from advrf.simulation.memory import peak_bytes
+
+    big_n, n = sizes(problem, settings.d)
+    return big_n, n, peak_bytes(problem, settings)
+
+
 @dataclass(frozen=True)
 class Methods:
     """The callables jobs use for their theory and simulation results."""
