@@ -127,7 +127,7 @@ class ViewState(DataModel):
     csv = String(default="")
     downloads = Int(default=0)
     answers = Int(default=0)  # counts the redraws of the answers
-    pending = Int(default=0)  # answers asked for and not arrived
+    pending = Int(default=0)  # answers the view shows that have not arrived
 
 
 URL_JS = "history.replaceState(null, '', state.query ? '?' + state.query : location.pathname);"
@@ -160,6 +160,7 @@ def _from_position(name: str, position: float) -> float:
     return 10.0**position if SLIDERS[name][3] else position
 
 
+ASK_DELAY_MS = 300  # the answers are asked for once the controls have rested this long
 KEPT_BEST, KEPT_FRONTS = 5000, 200  # answers the server keeps (a front holds ~250 rows)
 
 
@@ -232,6 +233,7 @@ class Explorer:
         self._pending = False
         self._syncing = False
         self._asked: dict[tuple[str, answers.Key], Future] = {}  # answers not arrived
+        self._ask_timer: Any = None  # the asking scheduled once the controls rest
         self._view: View | None = None  # the view drawn
         self._current: Any = None  # the theory at x = at with the view's recipe (or a message)
         self.state = ViewState(name="state")
@@ -691,7 +693,6 @@ class Explorer:
             self._view = None
             self._cancel(set())
             self._draw_answers(None)
-            self.state.pending = len(self._asked)
             self.state.revision += 1
         finally:
             self.doc.unhold()
@@ -755,13 +756,31 @@ class Explorer:
         return out
 
     def _ask(self, view: View) -> None:
-        """Ask for the answers the view needs and does not have; cancel those it no longer
-        needs (a running one finishes, and is kept)."""
+        """Cancel the answers asked for that the view does not need (a running one finishes,
+        and is kept), and ask for those it needs and does not have: at once without a server,
+        else once the controls have rested ASK_DELAY_MS (a drag of a slider asks for nothing,
+        and the worker leaves the cores to the curve)."""
         try:
             needed = self._needed(view)
         except ValueError:
             needed = []
         self._cancel({(kind, answers.key(p)) for kind, p in needed})
+        if not self.deferred:
+            self._submit(needed)
+            return
+        if self._ask_timer is not None:
+            self.doc.remove_timeout_callback(self._ask_timer)
+        self._ask_timer = self.doc.add_timeout_callback(
+            partial(self._rested, view, needed), ASK_DELAY_MS
+        )
+
+    def _rested(self, view: View, needed: list[tuple[str, Any]]) -> None:
+        self._ask_timer = None
+        if view == self._view:
+            self._submit(needed)
+
+    def _submit(self, needed: list[tuple[str, Any]]) -> None:
+        """Ask for the needed answers not at hand nor asked for."""
         for kind, problem in needed:
             k = (kind, answers.key(problem))
             found = self.worker.fronts if kind == "front" else self.worker.best
@@ -781,7 +800,6 @@ class Explorer:
             future.add_done_callback(
                 lambda f, k=k: self.doc.add_next_tick_callback(partial(self._arrived, k, f))
             )
-        self.state.pending = len(self._asked)
 
     def _cancel(self, wanted: set[tuple[str, answers.Key]]) -> None:
         """Cancel the answers asked for and not wanted that have not started."""
@@ -805,7 +823,6 @@ class Explorer:
         self.doc.hold("combine")
         try:
             self._draw_answers(self._view)
-            self.state.pending = len(self._asked)  # after the data it announces
         finally:
             self.doc.unhold()
 
@@ -849,6 +866,8 @@ class Explorer:
             _assign(source, _front_data(fronts, kind))
         _assign(self.marks, _marks(at, fronts, self._current))
         self.answers.text = "".join(texts)
+        missing = best.pending if best is not None else 0
+        self.state.pending = missing + (at is not None and fronts is None)  # after the data
         self.state.answers += 1
 
     def _draw_pins(self, view: View) -> None:
