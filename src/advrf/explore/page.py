@@ -8,7 +8,8 @@ into the page's URL (history.replaceState), and a URL with a query string opens 
 The answers ("best recipe", "front": `advrf.explore.answers`) cost 0.07 to 0.5 s each, so on a
 server they are computed in one worker process (`Worker`, spawned on first use and shared by the
 sessions of one application) and drawn as they arrive, while the curve keeps following the
-controls; a change of setting cancels the points not started. Without a server (a document in a
+controls; they are asked for once the controls have rested ASK_DELAY_MS, and a change of setting
+cancels the points not started. Without a server (a document in a
 test) they are computed at once.
 """
 
