@@ -50,6 +50,9 @@ NEWTON_TOL = 1e-12  # max |F| of the log-form equations (relative error of gam, 
 NEWTON_MAX_ITER = 60
 NEWTON_MAX_STEP = 2.0  # largest change of any log-unknown in one Newton step
 LINE_SEARCH_MIN = 1e-10  # smallest step fraction tried by the backtracking line search
+# After convergence, one more full Newton step (not counted as an iteration) when it would still
+# move u by more than this: it leaves u at the root to rounding, not anywhere within NEWTON_TOL.
+POLISH_STEP = 1e-13
 ARMIJO = 1e-4
 CONTINUATION_LAM_START = 1e4  # heavily regularised starting point of the lam continuation
 CONTINUATION_LAM_FLOOR = 1e-14  # below this, the continuation to lam = 0 jumps to 0
@@ -70,7 +73,7 @@ ERROR_BOUND_MAX = 1e-8
 INTERPOLATOR_LOG_RANGE = 40.0  # bracket of log delta / log rho in the interpolation limits
 UNIT_RANGE = (1e-30, 1e30)  # sqrt(F1^2 + tau^2) solved as given; outside, scaled to 1 (_solve)
 PREDICTOR_ALIGNMENT = 0.999  # cosine of consecutive parameter steps for `_predicted_start`
-PREDICTOR_POINTS = 3  # solved points the warm start of `solve_curve` extrapolates from
+PREDICTOR_POINTS = 4  # solved points the warm start of `solve_curve` extrapolates from
 ROOT_LOG_LIMIT = 700.0  # widest bracket of log delta / log rho (exp overflows past ~709)
 ROOT_MAX_ITER = 200  # Newton-bisection steps of the interpolation limits (bisection alone: ~60)
 EPS = float(np.finfo(float).eps)
@@ -149,8 +152,11 @@ class TheoryResult:
         inertia: tuple[int, int] | None = None,
     ) -> TheoryResult:
         """The one constructor: standard_error = Q, robust_error from (Q, s, eps_test),
-        phase "trivial" exactly for the trivial regime. Every result is converged."""
-        return cls(
+        phase "trivial" exactly for the trivial regime. Every result is converged.
+        The fields are set in one update of the instance dictionary: the generated __init__ of a
+        frozen dataclass sets them one by one (1.5 us a result, 10^4 in a grid)."""
+        out = object.__new__(cls)
+        out.__dict__.update(
             problem=problem,
             robust_error=robust_error(Q, s, problem.eps_test),
             standard_error=Q,
@@ -170,6 +176,7 @@ class TheoryResult:
             regime=regime,
             inertia=inertia,
         )
+        return out
 
 
 @dataclass(frozen=True)
@@ -184,11 +191,20 @@ class RootResult:
     last: Any = None  # what `fun` returned at x
 
 
+def _pivot(p: float) -> float:
+    if not (p != 0.0 and -math.inf < p < math.inf):
+        raise ArithmeticError("singular matrix")
+    return p
+
+
 def linear_solve(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[float]:
-    """x with a x = b, Gaussian elimination with partial pivoting (pure Python: the systems
-    here are 3 x 3, where numpy's call overhead dominates). Raises ArithmeticError when a is
-    singular (a zero pivot) or not finite."""
+    """x with a x = b, Gaussian elimination with partial pivoting (the first row of largest
+    |pivot|; pure Python: the systems here are 3 x 3, where numpy's call overhead dominates, and
+    unrolled for that size). Raises ArithmeticError when a is singular (a zero pivot) or not
+    finite."""
     n = len(b)
+    if n == 3:
+        return _linear_solve3(a, b)
     rows = [[*a[i], b[i]] for i in range(n)]
     for col in range(n):
         pivot = col
@@ -196,9 +212,7 @@ def linear_solve(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[float
             if abs(rows[r][col]) > abs(rows[pivot][col]):
                 pivot = r
         head = rows[pivot]
-        p = head[col]
-        if not (p != 0.0 and -math.inf < p < math.inf):
-            raise ArithmeticError("singular matrix")
+        p = _pivot(head[col])
         rows[col], rows[pivot] = head, rows[col]
         for r in range(col + 1, n):
             row = rows[r]
@@ -216,6 +230,41 @@ def linear_solve(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[float
     return x
 
 
+def _pivot(p: float) -> float:
+    if not (p != 0.0 and -math.inf < p < math.inf):
+        raise ArithmeticError("singular matrix")
+    return p
+
+
+def _linear_solve3(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[float]:
+    """`linear_solve` for n = 3, the same operations in the same order."""
+    r0, r1, r2 = [*a[0], b[0]], [*a[1], b[1]], [*a[2], b[2]]
+    if abs(r1[0]) > abs(r0[0]):
+        if abs(r2[0]) > abs(r1[0]):
+            r0, r2 = r2, r0
+        else:
+            r0, r1 = r1, r0
+    elif abs(r2[0]) > abs(r0[0]):
+        r0, r2 = r2, r0
+    p = _pivot(r0[0])
+    for row in (r1, r2):
+        factor = row[0] / p
+        if factor != 0.0:
+            row[1] -= factor * r0[1]
+            row[2] -= factor * r0[2]
+            row[3] -= factor * r0[3]
+    if abs(r2[1]) > abs(r1[1]):
+        r1, r2 = r2, r1
+    p = _pivot(r1[1])
+    factor = r2[1] / p
+    if factor != 0.0:
+        r2[2] -= factor * r1[2]
+        r2[3] -= factor * r1[3]
+    x2 = r2[3] / _pivot(r2[2])
+    x1 = (r1[3] - r1[2] * x2) / r1[1]
+    return [(r0[3] - r0[1] * x1 - r0[2] * x2) / r0[0], x1, x2]
+
+
 def newton(
     fun: Callable[[tuple[float, ...]], Any],
     x0: Sequence[float],
@@ -223,13 +272,14 @@ def newton(
     tol: float = NEWTON_TOL,
     max_iter: int = NEWTON_MAX_ITER,
     max_step: float = NEWTON_MAX_STEP,
+    polish: bool = True,
 ) -> RootResult:
     """Damped Newton for F(x) = 0 with the exact Jacobian.
 
     `fun(x)` returns an object with attributes F (residual) and J (Jacobian rows); it may raise
     ArithmeticError or ValueError outside its domain, which the line search treats as a failed
     trial. Steps are capped at `max_step` in the max norm and backtracked until the merit
-    |F|^2 / 2 decreases (Armijo).
+    |F|^2 / 2 decreases (Armijo). A converged x is polished (`_polish`) unless `polish` is False.
     """
     x = tuple(float(v) for v in x0)
     try:
@@ -244,7 +294,9 @@ def newton(
         if not math.isfinite(res):
             return RootResult(x, it, math.inf, False, "non-finite residual", ev)
         if res < tol:
-            return RootResult(x, it, res, True, "converged", ev)
+            if not polish:
+                return RootResult(x, it, res, True, "converged", ev)
+            return _polish(fun, x, ev, res, it)
         if it == max_iter:
             break
         try:
@@ -273,6 +325,28 @@ def newton(
         x = candidate
         ev, f, merit = trial, f_trial, merit_trial
     return RootResult(x, max_iter, res, False, "iteration limit", ev)
+
+
+def _polish(
+    fun: Callable[[tuple[float, ...]], Any], x: tuple[float, ...], ev: Any, res: float, it: int
+) -> RootResult:
+    """The converged x, or x - J^-1 F when that step exceeds POLISH_STEP and its residual is not
+    larger (two evaluations of the same equations that stop Newton at different iterates below
+    the tolerance then agree at the root, to rounding)."""
+    try:
+        step = linear_solve(ev.J, ev.F)
+    except ArithmeticError:
+        step = [0.0]
+    if max(abs(v) for v in step) > POLISH_STEP:
+        candidate = tuple(xi - si for xi, si in zip(x, step, strict=True))
+        try:
+            trial = fun(candidate)
+            res_trial = max(abs(v) for v in trial.F)
+            if res_trial <= res:
+                return RootResult(candidate, it, res_trial, True, "converged", trial)
+        except (ArithmeticError, ValueError):
+            pass
+    return RootResult(x, it, res, True, "converged", ev)
 
 
 def _describe(problem: Problem) -> str:
@@ -324,8 +398,8 @@ def _heavy_ridge_start(co: Coefficients) -> tuple[float, float, float]:
     return (math.log(gam), math.log(co.Q0), math.log(s))
 
 
-def _newton_system(co: Coefficients, start: Sequence[float]) -> RootResult:
-    return newton(lambda u: residual(co, u), start)
+def _newton_system(co: Coefficients, start: Sequence[float], polish: bool = True) -> RootResult:
+    return newton(lambda u: residual(co, u), start, polish=polish)
 
 
 def _continuation(problem: Problem) -> tuple[RootResult, int]:
@@ -333,7 +407,8 @@ def _continuation(problem: Problem) -> tuple[RootResult, int]:
     target = problem.lam
     lam = max(CONTINUATION_LAM_START, target)
     co = Coefficients.from_problem(problem.with_(lam=lam))
-    root = _newton_system(co, _heavy_ridge_start(co))
+    # (only the last solve of the continuation is polished: the others are starts)
+    root = _newton_system(co, _heavy_ridge_start(co), polish=lam == target)
     total = root.iterations
     if not root.converged:
         return root, total
@@ -342,7 +417,8 @@ def _continuation(problem: Problem) -> tuple[RootResult, int]:
         nxt = max(lam / factor, target)
         if target == 0.0 and nxt < CONTINUATION_LAM_FLOOR:
             nxt = target  # a positive target is approached geometrically all the way
-        trial = _newton_system(Coefficients.from_problem(problem.with_(lam=nxt)), root.x)
+        co = Coefficients.from_problem(problem.with_(lam=nxt))
+        trial = _newton_system(co, root.x, polish=nxt == target)
         total += trial.iterations
         if trial.converged:
             root, lam = trial, nxt
@@ -787,24 +863,32 @@ def _coordinates(p: Problem) -> tuple[float, ...]:
             p.noise)  # fmt: skip
 
 
-def _predicted_start(problems: Sequence[Problem], k: int, solved: Sequence[TheoryResult]) -> Any:
-    """The start of point k from the solutions of the points just before it (`solved`, two or
-    three, oldest first): polynomial extrapolation (linear from two, quadratic from three) of
+def _step(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[list[float], float]:
+    """The step from coordinates a to b and its length."""
+    d = [y - x for x, y in zip(a, b, strict=True)]
+    return d, math.sqrt(sum(v * v for v in d))
+
+
+def _predicted_start(
+    steps: Sequence[tuple[list[float], float]], solved: Sequence[TheoryResult]
+) -> Any:
+    """The start of a point from the solutions of the points just before it (`solved`, two to
+    PREDICTOR_POINTS, oldest first; `steps`: the `_step` from each of them to the next, the last
+    one to the point): polynomial extrapolation (linear from two, cubic from four) of
     (log gam, log Q, log s) in the arc length of parameter space, when the points lie on one
     line of it with steps of comparable length (a psi1 curve), else the last solution itself."""
     last = solved[-1]
     if not all(r.regime in ("adversarial", "ridge") for r in solved):
         return last
     m = len(solved)
-    x = [_coordinates(problems[i]) for i in range(k - m, k + 1)]
-    d = [[b - a for a, b in zip(x[i], x[i + 1], strict=True)] for i in range(m)]
-    n = [math.sqrt(sum(v * v for v in di)) for di in d]
+    d = [di for di, _ in steps]
+    n = [ni for _, ni in steps]
     for i in range(m - 1):
         ok = n[i] > 0.0 and 0.5 * n[i] <= n[i + 1] <= 2.0 * n[i]
         if not ok or sum(a * b for a, b in zip(d[i], d[i + 1], strict=True)) < (
             PREDICTOR_ALIGNMENT * n[i] * n[i + 1]
         ):
-            return last if i == m - 2 else _predicted_start(problems, k, solved[i + 1 :])
+            return last if i == m - 2 else _predicted_start(steps[i + 1 :], solved[i + 1 :])
     at = [0.0]
     for ni in n:
         at.append(at[-1] + ni)
@@ -824,7 +908,7 @@ def solve_curve(
     """`solve` along a sequence, each point warm-started from the previous solved ones.
 
     The start is the previous solution, or, on a straight line of parameter space (a psi1 curve),
-    its extrapolation from the two or three previous ones (`_predicted_start`); a start that fails
+    its extrapolation from the two to four previous ones (`_predicted_start`); a start that fails
     is retried cold (`solve`). errors="raise": the first TheoryError propagates.
     errors="return": a failed point is returned as its TheoryError in place of its result and
     the curve goes on (the next point starts from the last solved one).
@@ -834,10 +918,15 @@ def solve_curve(
     results: list[Any] = []
     previous: TheoryResult | None = None  # the last solved point
     solved: list[TheoryResult] = []  # the last PREDICTOR_POINTS consecutive solved points
-    for k, problem in enumerate(problems):
+    steps: list[tuple[list[float], float]] = []  # `_step` into each of the last points
+    x: tuple[float, ...] = ()
+    for problem in problems:
+        x, before = _coordinates(problem), x
+        if before:
+            steps = [*steps[1 - PREDICTOR_POINTS :], _step(before, x)]
         start: TheoryResult | WarmStart | None = solved[-1] if solved else previous
         if len(solved) >= 2:
-            start = _predicted_start(problems, k, solved)
+            start = _predicted_start(steps[-len(solved) :], solved)
         try:
             result = solve(problem, start=start)
         except TheoryError as error:

@@ -32,13 +32,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # Polynomials in the eigenvalue l: (c0, c1, c2) means c0 + c1 l + c2 l^2.
 Poly = tuple[float, float, float]
 
 
-@dataclass(frozen=True)
-class Basis:
+class Basis(NamedTuple):
     """Transforms of mu at one x >= 0: f_p = int l^j / (l + x)^p for j = 0, 1, 2 and p = 1, 2, 3.
 
     Names: m* integrate 1 (atom included), h* integrate l, t* integrate l^2; the digit is p.
