@@ -173,3 +173,21 @@ def test_an_error_from_a_worker_process_keeps_its_origin(monkeypatch, capsys, fn
     assert (
         "error: eps" if status == 2 else "internal error: LinAlgError"
     ) in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["", "1e", ",", "nan", "-1", "-1e", "-inf", "-1,2", "-e5", "--1"])
+def test_a_malformed_value_names_its_option_not_the_usage(capsys, value):
+    """A value starting with '-' was taken by argparse for an unknown option: "--signal:
+    expected one argument" after the whole usage. Every malformed value names the parameter."""
+    assert main([*THEORY, "--signal", value]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("advrf theory: error: signal") and "usage:" not in err
+    assert main([*THEORY, "--lam", "-1e-3"]) == 2
+    assert "lam (ridge strength) must be a finite number >= 0" in capsys.readouterr().err
+
+
+def test_an_option_after_a_value_option_is_still_an_option(capsys):
+    with pytest.raises(SystemExit) as exit_:  # argparse's own exit, status 2
+        main([*THEORY, "--signal", "--json"])
+    assert exit_.value.code == 2
+    assert "argument --signal: expected one argument" in capsys.readouterr().err

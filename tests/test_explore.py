@@ -9,7 +9,11 @@ import html
 import io
 import json
 import math
+import os
+import shlex
+import signal
 import socket
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import pytest
@@ -17,10 +21,13 @@ from sweep_fakes import FAKE
 
 from advrf.cli import main
 from advrf.experiments.sweep import read_results, run_sweep, sweep_units
-from advrf.explore import simulations
+from advrf.explore import answers, simulations
 from advrf.explore.view import View, compute
 from advrf.grid import axes_from_mapping
-from advrf.theory import solve
+from advrf.problem import Problem
+from advrf.theory import TheoryError, solve
+from advrf.theory.front import front
+from advrf.theory.optimize import best_recipe
 
 bokeh = pytest.importorskip("bokeh", reason="Bokeh is not installed: pip install 'advrf[explore]'")
 from bokeh.document import Document  # noqa: E402
@@ -53,7 +60,8 @@ def message(doc: Document) -> str:
 
 
 def test_query_round_trip_with_pins():
-    view = View(psi2=3.5, eps=0.25, eps_test=0.5, lam=1e-3, x="lam", lo=1e-4, hi=10.0)
+    view = View(psi2=3.5, eps=0.25, eps_test=0.5, lam=1e-3, x="lam", lo=1e-4, hi=10.0,
+                best=True, front=True, best_count=7)  # fmt: skip
     pins = [View(eps=0.1), View(activation="tanh", x="eps", lo=0.0, hi=1.0, log=False)]
     assert View.from_query(view.to_query(pins)) == (view, pins)
     with pytest.raises(ValueError, match="unknown view parameter"):
@@ -216,3 +224,162 @@ def test_cli_refuses_a_port_in_use(capsys):
         port = busy.getsockname()[1]
         assert main(["explore", "--no-browser", "--port", str(port)]) == 2
     assert f"advrf explore: error: --port {port}: cannot listen" in capsys.readouterr().err
+
+
+# The answers: best recipe and front ---------------------------------------------------------
+def answers_text(doc: Document) -> str:
+    return html.unescape(doc.get_model_by_name("answers").text)
+
+
+def test_best_recipe_curve_equals_best_recipe_and_advrf_optimize(capsys):
+    view = View(psi2=2.0, eps=0.2, noise=0.5, lo=0.5, hi=5.0, count=30, best=True, best_count=2)
+    doc = page(view.to_query())
+    best = doc.get_model_by_name("best_curve").data
+    assert list(best["x"]) == [0.5, 5.0]
+    found = [best_recipe(Problem(psi1=x, psi2=2.0, eps=0.2, noise=0.5), 0.2) for x in (0.5, 5.0)]
+    assert list(best["robust_error"]) == [f.best.robust_error for f in found]
+    assert list(best["standard_error"]) == [f.best.standard_error for f in found]
+    assert list(best["lam"]) == [f.best.lam for f in found] and found[0].best.lam is not None
+    assert "done" in answers_text(doc) and "2 points of psi1" in answers_text(doc)
+    command = answers.optimize_command(view)
+    assert command in html.unescape(doc.get_model_by_name("commands").text)
+    assert main(shlex.split(command)[1:] + ["--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["robust_error"] for r in rows] == list(best["robust_error"])
+    assert [(r["psi1"], r["eps_test"]) for r in rows] == [(0.5, 0.2), (5.0, 0.2)]
+
+
+def test_best_recipe_is_one_flat_point_where_it_does_not_depend_on_x():
+    view = View(psi1=2.0, psi2=2.0, eps=0.1, eps_test=0.3, x="lam", lo=1e-3, hi=1.0, best=True)
+    curve = answers.best_curve(view, {})
+    assert curve.flat and len(curve.problems) == 1 and curve.pending == 1
+    assert answers.optimize_command(view) == (
+        "advrf optimize --activation relu_shifted --psi1 2.0 --psi2 2.0 --signal 1.0 "
+        "--noise 0.0 --eps-test 0.3"
+    )
+    doc = page(view.to_query())
+    best = doc.get_model_by_name("best_curve").data
+    expected = best_recipe(Problem(psi1=2.0, psi2=2.0, eps=0.0, eps_test=0.3), 0.3).best
+    assert list(best["x"]) == [1e-3, 1.0]
+    assert list(best["robust_error"]) == [expected.robust_error] * 2
+    assert "one point (it does not depend on lam here)" in answers_text(doc)
+    tied = View(psi1=2.0, x="eps", lo=0.0, hi=0.5, log=False, best=True, best_count=5)
+    assert answers.moves_best(tied) and not answers.moves_best(tied.with_(eps_test=0.1))
+    assert "--eps-test lin:0.0:0.5:5" in answers.optimize_command(tied)
+
+
+def test_front_equals_front_and_advrf_front_with_the_recipes_marked(capsys):
+    view = View(psi1=2.0, psi2=1.5, eps=0.2, eps_test=0.3, lam=0.01, noise=0.5, front=True)
+    doc = page(view.to_query())
+    assert not doc.get_model_by_name("text_psi1").disabled  # the x parameter's box places it
+    assert doc.get_model_by_name("front_plot").visible
+    setting = Problem(psi1=2.0, psi2=1.5, eps=0.0, eps_test=0.3, noise=0.5)
+    fronts = front(setting, 0.3)
+    for kind in answers.FRONT_KINDS:
+        data = doc.get_model_by_name("front_" + kind).data
+        rows = getattr(fronts, kind)
+        assert list(data["robust_error"]) == [p.robust_error for p in rows]
+        assert list(data["standard_error"]) == [p.standard_error for p in rows]
+    data = doc.get_model_by_name("front_marks").data
+    errors = zip(data["standard_error"], data["robust_error"], strict=True)
+    marks = dict(zip(data["name"], errors, strict=True))
+    best = best_recipe(setting, 0.3)
+    assert marks["best recipe"] == (best.best.standard_error, best.best.robust_error)
+    # the front's recipes (a grid) reach no lower E_rob than the optimiser's
+    assert min(p.robust_error for p in fronts.finite) >= best.best.robust_error * (1 - 1e-12)
+    current = solve(setting.with_(eps=0.2, lam=0.01))
+    assert marks["this view's recipe (eps, lam)"] == (current.standard_error, current.robust_error)
+    assert marks["zero predictor"] == (1.25, 1.25)
+    command = answers.front_command(view)
+    assert command in html.unescape(doc.get_model_by_name("commands").text)
+    assert main(shlex.split(command)[1:] + ["--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows == [dict(r) for r in fronts.rows()]
+    doc.get_model_by_name("text_psi1").value = "3"  # the front moves to psi1 = 3
+    assert "front (advrf front) at psi1 = 3" in answers_text(doc)
+    assert doc.get_model_by_name("front_marks").data["robust_error"][-1] == pytest.approx(
+        solve(setting.with_(psi1=3.0, eps=0.2, lam=0.01)).robust_error, rel=1e-12
+    )
+
+
+def test_failed_answers_are_gaps_with_their_message(monkeypatch):
+    def failing(setting, eps_test, **kwargs):
+        if setting.psi1 == 2.0:
+            raise TheoryError("a failure at psi1 = 2")
+        return best_recipe(setting, eps_test, **kwargs)
+
+    monkeypatch.setattr(answers, "best_recipe", failing)
+    view = View(psi2=2.0, eps=0.0, psi1=2.0, lo=1.0, hi=3.0, count=3, log=False, best=True,
+                best_count=3, front=True)  # fmt: skip
+    doc = page(view.to_query())
+    best = doc.get_model_by_name("best_curve").data
+    assert math.isnan(best["robust_error"][1]) and np.isfinite(best["robust_error"][[0, 2]]).all()
+    assert list(doc.get_model_by_name("best_failed").data["message"]) == ["a failure at psi1 = 2"]
+    text = answers_text(doc)
+    assert "x = 2: failed, drawn as a gap: a failure at psi1 = 2" in text
+    assert "best recipe there: failed: a failure at psi1 = 2" in text
+    with pytest.raises(TheoryError) as expected:  # the view's own recipe there fails too
+        solve(Problem(psi1=2.0, psi2=2.0, eps=0.0))
+    assert f"failed, not drawn: {expected.value}" in text
+    marks = doc.get_model_by_name("front_marks").data["name"]
+    assert list(marks) == ["zero predictor"]
+    click(doc, "csv")
+    rows = list(csv.DictReader(io.StringIO(doc.get_model_by_name("state").csv)))
+    best_rows = [r for r in rows if r["curve"] == "best_recipe"]
+    assert [r["error"] for r in best_rows] == ["", "a failure at psi1 = 2", ""]
+    assert best_rows[1]["robust_error"] == ""
+    assert [r["curve"] for r in rows[-2:]] == ["front_best_recipe", "front_current"]
+    assert rows[-1]["error"] == str(expected.value) and rows[-1]["robust_error"] == ""
+
+
+def test_a_front_out_of_range_is_said():
+    doc = page("front=1&psi1=-1")
+    with pytest.raises(ValueError) as expected:
+        Problem(psi1=-1.0, psi2=2.0, eps=0.1)
+    assert f"error: {expected.value}" in answers_text(doc)
+    assert len(doc.get_model_by_name("curve").data["x"]) == 200  # the curve does not need it
+    assert list(doc.get_model_by_name("front_marks").data["name"]) == []
+
+
+def test_a_bad_number_of_best_recipe_points_is_said():
+    doc = page("best=1&best_count=0")
+    assert "error: best recipe points: an integer from 1 to 200; got 0" in answers_text(doc)
+    assert len(doc.get_model_by_name("curve").data["x"]) == 200
+    doc.get_model_by_name("best_count").value = "many"
+    assert "best recipe points: an integer from 1 to 200; got 'many'" in message(doc)
+
+
+def test_the_server_keeps_the_latest_answers():
+    from advrf.explore.page import Kept
+
+    kept = Kept(2)
+    kept["a"], kept["b"], kept["a"], kept["c"] = 1, 2, 3, 4
+    assert dict(kept) == {"a": 3, "c": 4}
+
+
+def test_the_worker_process_computes_and_is_replaced_when_it_dies():
+    from advrf.explore.page import Worker
+
+    worker = Worker()
+    problem = Problem(psi1=2.0, psi2=2.0, eps=0.0, eps_test=0.1, noise=0.5)
+    try:
+        first = worker.submit(os.getpid).result(timeout=60)
+        assert first != os.getpid()
+        # niced below the server, and without Bokeh (it starts in about a second)
+        assert worker.submit(eval, "__import__('os').nice(0)").result() == answers.WORKER_NICE
+        assert not worker.submit(eval, "'bokeh' in __import__('sys').modules").result()
+        got = worker.submit(answers.solve_best, problem).result(timeout=60)
+        expected = best_recipe(problem, 0.1).best
+        assert (got.eps, got.lam) == (expected.eps, expected.lam)
+        assert got.robust_error == expected.robust_error
+        os.kill(first, signal.SIGKILL)
+        pids = []
+        for _ in range(3):  # a task sent as it died fails; the next submit starts a new worker
+            try:
+                pids.append(worker.submit(os.getpid).result(timeout=60))
+                break
+            except BrokenProcessPool:
+                continue
+        assert pids and pids[0] not in (first, os.getpid())
+    finally:
+        worker.close()

@@ -3,14 +3,17 @@
 Starts `python -m advrf explore --no-browser --port FREE`, loads the page, moves the eps slider
 several times and checks the plotted curve (read back from the page's Bokeh data source) against
 `advrf.theory.solve_curve` for the new parameters, a bad value's message against Problem's own,
-that a link reproduces the view, the CSV and PNG exports, that no request left the local server,
-that the console has no error, and the latency from a slider change to the redrawn 200-point
-curve (median at most 150 ms). The screenshot and the latencies are saved as test artifacts
+that a link reproduces the view, the CSV and PNG exports, the "best recipe" and "front" toggles
+(their plotted values read back against `advrf.theory.optimize.best_recipe` and
+`advrf.theory.front.front`), that no request left the local server, that the console has no
+error, and the latency from a slider change to the redrawn 200-point curve (median at most
+150 ms). The screenshot and the latencies are saved as test artifacts
 under results/test-artifacts/.
 """
 
 from __future__ import annotations
 
+import csv
 import html
 import json
 import os
@@ -26,7 +29,9 @@ import numpy as np
 import pytest
 
 from advrf.problem import Problem
-from advrf.theory import solve_curve
+from advrf.theory import solve, solve_curve
+from advrf.theory.front import front
+from advrf.theory.optimize import best_recipe
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not os.path.exists(CHROMIUM):
@@ -84,6 +89,44 @@ READY_JS = """
   && Bokeh.documents[0].get_model_by_name("curve").data.x.length > 0
 """
 REVISION_JS = "(n) => Bokeh.documents[0].get_model_by_name('state').revision >= n"
+BEST_COUNT = 3  # points of the best-recipe curve in the test (0.07-0.17 s each)
+TOGGLE_JS = """
+(count) => {
+  const doc = Bokeh.documents[0];
+  doc.get_model_by_name("best_count").value = String(count);
+  doc.get_model_by_name("best").active = true;
+  doc.get_model_by_name("front").active = true;
+}
+"""
+COMPUTING_JS = """
+() => Bokeh.documents[0].get_model_by_name("answers").text.includes("computing in a worker")
+"""
+# Every answer arrived: the best-recipe curve has its points, the front its best recipe mark.
+ANSWERS_JS = """
+(count) => {
+  const doc = Bokeh.documents[0];
+  const best = doc.get_model_by_name("best_curve").data;
+  return doc.get_model_by_name("state").pending === 0 && best.x.length === count
+    && Array.from(best.robust_error).every((v) => !Number.isNaN(v))
+    && doc.get_model_by_name("front_marks").data.name.includes("best recipe");
+}
+"""
+READ_ANSWERS_JS = """
+() => {
+  const doc = Bokeh.documents[0];
+  const table = (name, columns) => {
+    const data = doc.get_model_by_name(name).data;
+    return Object.fromEntries(columns.map((c) => [c, Array.from(data[c])]));
+  };
+  const errors = ["robust_error", "standard_error"];
+  return {best: table("best_curve", ["x", ...errors, "eps", "lam"]),
+          finite: table("front_finite", [...errors, "eps", "lam"]),
+          population: table("front_population", [...errors, "c"]),
+          marks: table("front_marks", ["name", ...errors]),
+          query: doc.get_model_by_name("state").query,
+          commands: doc.get_model_by_name("commands").text};
+}
+"""
 SET_TEXT_JS = """
 ([name, value]) => { Bokeh.documents[0].get_model_by_name(name).value = value; }
 """
@@ -132,6 +175,32 @@ def check_curve(read: dict, eps: float) -> None:
     np.testing.assert_allclose(read["std"], [r.standard_error for r in expected], rtol=REL, atol=0)
 
 
+def check_answers(read: dict, eps: float) -> None:
+    """The page's best recipes (eps_test tied to eps) and front at psi1 = 1 against the theory
+    called here with the same parameters."""
+    assert "best=1" in read["query"] and "front=1" in read["query"]
+    assert f"best_count={BEST_COUNT}" in read["query"]
+    assert "advrf optimize " in read["commands"] and "advrf front " in read["commands"]
+    best = read["best"]
+    np.testing.assert_allclose(best["x"], np.geomspace(0.1, 100, BEST_COUNT), rtol=1e-14)
+    for i, x in enumerate(best["x"]):
+        found = best_recipe(Problem(psi1=x, psi2=2.0, eps=eps, noise=0.5), eps).best
+        assert best["robust_error"][i] == pytest.approx(found.robust_error, rel=REL, abs=0)
+        assert best["standard_error"][i] == pytest.approx(found.standard_error, rel=REL, abs=0)
+        assert best["lam"][i] == pytest.approx(found.lam if found.lam is not None else np.inf)
+    setting = Problem(psi1=1.0, psi2=2.0, eps=eps, noise=0.5)
+    fronts = front(setting, eps)
+    for kind in ("finite", "population"):
+        rows = [(p.standard_error, p.robust_error) for p in getattr(fronts, kind)]
+        got = list(zip(read[kind]["standard_error"], read[kind]["robust_error"], strict=True))
+        np.testing.assert_allclose(got, rows, rtol=REL, atol=0)
+    marks = dict(zip(read["marks"]["name"], read["marks"]["robust_error"], strict=True))
+    at = best_recipe(setting, eps)
+    assert marks["best recipe"] == pytest.approx(at.best.robust_error, rel=REL, abs=0)
+    current = solve(setting)  # the view's own recipe (eps, lam = 0) at psi1 = 1
+    assert marks["this view's recipe (eps, lam)"] == pytest.approx(current.robust_error, rel=REL)
+
+
 def test_explorer_in_chromium(server, tmp_path):
     port = server
     local = (f"http://localhost:{port}/", f"ws://localhost:{port}/", "blob:", "data:")
@@ -157,7 +226,6 @@ def test_explorer_in_chromium(server, tmp_path):
         assert "eps=0.55" in read["query"] and "eps=0.55" in page.url
         check_curve(read, EPS_STEPS[-1])
 
-        page.screenshot(path=tmp_path / "explore.png")
         kind, size = page.evaluate(PNG_JS)
         assert kind == "image/png" and size > 10_000
         with page.expect_download() as download:
@@ -176,6 +244,19 @@ def test_explorer_in_chromium(server, tmp_path):
         again = other.evaluate(READ_JS)
         assert again["x"] == read["x"] and again["rob"] == read["rob"]
         other.close()
+
+        # The best recipe along psi1 and the front at psi1 = 1 (the psi1 box), against the theory.
+        page.evaluate(TOGGLE_JS, BEST_COUNT)
+        page.wait_for_function(COMPUTING_JS)  # said while the worker (spawned now) computes
+        page.wait_for_function(ANSWERS_JS, arg=BEST_COUNT, timeout=60_000)
+        check_answers(page.evaluate(READ_ANSWERS_JS), EPS_STEPS[-1])
+        page.screenshot(path=tmp_path / "explore.png", full_page=True)
+        with page.expect_download() as download:
+            page.get_by_role("button", name="CSV").click()
+        with open(download.value.path(), newline="") as file:
+            kinds = [row["curve"] for row in csv.DictReader(file)]
+        assert kinds.count("best_recipe") == BEST_COUNT and "front_finite" in kinds
+        read = page.evaluate(READ_JS)
 
         # A bad value gets Problem's message, and no curve.
         page.evaluate(SET_TEXT_JS, ["text_psi2", "-1"])

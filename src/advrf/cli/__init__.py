@@ -81,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     prefix = "advrf"
     wants_traceback = os.environ.get("ADVRF_TRACEBACK", "").strip() not in ("", "0")
     try:
-        args = build_parser().parse_args(argv)  # --help and --version exit here, before BLAS
+        parser = build_parser()
+        argv = _attach_dash_values(parser, sys.argv[1:] if argv is None else list(argv))
+        args = parser.parse_args(argv)  # --help and --version exit here, before BLAS
         from advrf.threads import pin_blas
 
         pin_blas()
@@ -100,6 +102,37 @@ def main(argv: list[str] | None = None) -> int:
         status, text = _classify(error, wants_traceback)
         print(f"{prefix}: {text}", file=sys.stderr)
         return status
+
+
+def _attach_dash_values(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """`--opt VALUE` as `--opt=VALUE` when VALUE starts with '-' and is no option of advrf.
+
+    argparse takes such a VALUE ('-1e-3', '-inf', '-1,2') for an unknown option and answers
+    "--opt: expected one argument" with the whole usage; attached, it reaches the option's own
+    check, whose message names the parameter and what it accepts.
+    """
+    takes_value, known = set(), set()
+    parsers = [parser]
+    while parsers:
+        for action in parsers.pop()._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                parsers.extend(action.choices.values())
+                continue
+            known.update(action.option_strings)
+            if action.nargs is None and action.option_strings:
+                takes_value.update(s for s in action.option_strings if s.startswith("--"))
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        nxt = argv[i + 1] if i + 1 < len(argv) else None
+        if token in takes_value and nxt and nxt[0] == "-" and nxt != "--" and nxt not in known:
+            out.append(f"{token}={nxt}")
+            i += 2
+        else:
+            out.append(token)
+            i += 1
+    return out
 
 
 def _classify(error: Exception, shown: bool) -> tuple[int, str]:

@@ -10,7 +10,12 @@ log or linear axis), with every other parameter on a control; curves can be pinn
 comparison. With --results DIR, the simulations stored there (advrf sweep --simulate --out DIR)
 whose parameters match the view are drawn as seed means with one standard error. The address
 bar holds the view (a link reproduces it); the page exports CSV, PNG and the equivalent
-`advrf theory` / `advrf sweep` command. Needs the extra: pip install 'advrf[explore]'.
+`advrf theory` / `advrf sweep` command. Two toggles add the answers of `advrf optimize` and
+`advrf front`: "best recipe" draws the errors of the (eps, lam) that minimise E_rob at eps_test
+along x (on a coarse grid, "best recipe points": 0.07-0.17 s a point), "front" a plot of the
+robustness-accuracy fronts at the x value in the x parameter's own box (0.3-0.5 s), both computed
+in a worker process while the curve follows the controls. Needs the extra: pip install
+'advrf[explore]'.
 """
 
 

@@ -4,7 +4,8 @@
 
 In Jupyter: `from bokeh.io import output_notebook, show; output_notebook(); show(app())`.
 Needs the optional extra `advrf[explore]` (Bokeh); `advrf.explore.view` (the state, the curves,
-the commands) needs only advrf itself. The public names below are loaded on first use.
+the commands) and `advrf.explore.answers` (the best recipe and the front on a view) need only
+advrf itself. The public names below are loaded on first use.
 """
 
 from __future__ import annotations

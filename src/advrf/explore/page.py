@@ -4,13 +4,26 @@ Every control change schedules one redraw on the server's next tick (changes tha
 curve is being solved are folded into the next redraw). A redraw reads all controls into a View;
 a bad value shows the CLI's message and empties the plot. The view's query string is written
 into the page's URL (history.replaceState), and a URL with a query string opens that view.
+
+The answers ("best recipe", "front": `advrf.explore.answers`) cost 0.07 to 0.5 s each, so on a
+server they are computed in one worker process (`Worker`, spawned on first use and shared by the
+sessions of one application) and drawn as they arrive, while the curve keeps following the
+controls; they are asked for once the controls have rested ASK_DELAY_MS, and a change of setting
+cancels the points not started. Without a server (a document in a
+test) they are computed at once.
 """
 
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
+from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import fields
+from functools import partial
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -44,7 +57,8 @@ from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
 from advrf.activations import ACTIVATIONS
-from advrf.explore import simulations
+from advrf.explore import answers, simulations
+from advrf.explore.answers import Answer, FrontAnswer
 from advrf.explore.view import (
     ORDER_PARAMETERS,
     UNTIE,
@@ -88,11 +102,21 @@ MAX_PINS = len(Category10_10) - 1
 MAX_LISTED_FAILURES = 3
 PLOT_WIDTH, PLOT_HEIGHT = 900, 430
 ERROR_STYLE = "color:#b00020; white-space:pre-wrap; font-family:monospace"
+TEXT_STYLE = "white-space:pre-wrap; font-family:monospace"
 NOTE = (
     "<small>dash-dot line: interpolation threshold psi1 m = psi2 (m = 1, or min(1, 1/psi1) for "
     "linear features); grey: trivial phase eps &gt;= eps_c (a = 0, error = null risk); red "
-    "crosses: points where the theory failed (hover for the message).</small>"
+    "crosses: points where the theory failed (hover for the message). Best recipe (green): E_rob "
+    "and E_std of the (eps, lam) that minimise E_rob at eps_test, on a coarse grid (circles); "
+    "front: at the dotted vertical line (the x parameter's own box).</small>"
 )
+BEST_COLOR = "#2ca02c"
+FRONT_STYLES = {  # kind -> (color, legend)
+    "finite": (Category10_10[0], "finite: recipes (eps, lam)"),
+    "infinite_samples": (Category10_10[1], "infinite samples (psi2 -> inf)"),
+    "population": (Category10_10[2], "population: linear predictors"),
+}
+MARKS = ("name", "standard_error", "robust_error", "marker", "color", "eps", "lam")
 
 
 class ViewState(DataModel):
@@ -103,6 +127,8 @@ class ViewState(DataModel):
     revision = Int(default=0)
     csv = String(default="")
     downloads = Int(default=0)
+    answers = Int(default=0)  # counts the redraws of the answers
+    pending = Int(default=0)  # answers the view shows that have not arrived
 
 
 URL_JS = "history.replaceState(null, '', state.query ? '?' + state.query : location.pathname);"
@@ -135,6 +161,57 @@ def _from_position(name: str, position: float) -> float:
     return 10.0**position if SLIDERS[name][3] else position
 
 
+ASK_DELAY_MS = 300  # the answers are asked for once the controls have rested this long
+KEPT_BEST, KEPT_FRONTS = 5000, 200  # answers the server keeps (a front holds ~250 rows)
+
+
+class Kept(OrderedDict):
+    """A dict that keeps its `size` most recently stored items."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+
+class Worker:
+    """The process that computes the answers (spawned on first use) and what it returned,
+    shared by the sessions of one application. background=False: computed in this process."""
+
+    def __init__(self, background: bool = True) -> None:
+        self.background = background
+        self.best: Kept = Kept(KEPT_BEST)
+        self.fronts: Kept = Kept(KEPT_FRONTS)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> Future:
+        """function(*args) in the worker; a new worker when the last one died."""
+        for _ in range(2):
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=answers.start_worker,
+                    initargs=(os.getpid(),),
+                )
+            try:
+                return self._pool.submit(function, *args)
+            except BrokenProcessPool:
+                self._pool = None
+        raise BrokenProcessPool("the explorer's worker process cannot be started")
+
+    def close(self) -> None:
+        """End the worker process (the tasks not started are cancelled)."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
 class Explorer:
     """The widgets, plots and sources of one page (one Bokeh document)."""
 
@@ -147,17 +224,25 @@ class Explorer:
         *,
         deferred: bool,
         url: bool,
+        worker: Worker,
     ):
         self.doc = doc
         self.deferred = deferred
         self.sims = sims
         self.pins = pins[:MAX_PINS]
+        self.worker = worker
         self._pending = False
         self._syncing = False
+        self._asked: dict[tuple[str, answers.Key], Future] = {}  # answers not arrived
+        self._ask_timer: Any = None  # the asking scheduled once the controls rest
+        self._view: View | None = None  # the view drawn
+        self._current: Any = None  # the theory at x = at with the view's recipe (or a message)
         self.state = ViewState(name="state")
         self._build_controls(view)
         self._build_plots()
         self.doc.add_root(self.layout)
+        if deferred:  # a closed page's answers not started are not computed
+            self.doc.on_session_destroyed(lambda context: self._cancel(set()))
         if url:  # the standalone page keeps its view in the address bar (not inside Jupyter)
             self.doc.js_on_event(DocumentReady, CustomJS(args={"state": self.state}, code=URL_JS))
             self.state.js_on_change("query", CustomJS(args={"state": self.state}, code=URL_JS))
@@ -175,6 +260,11 @@ class Explorer:
         self.log = Checkbox(label="log x", active=view.log, name="log")
         self.tied = Checkbox(label="eps_test tied to eps", active=view.tied, name="tied")
         self.order = Checkbox(label="order parameters", active=view.order, name="order")
+        self.best = Checkbox(label="best recipe", active=view.best, name="best")
+        self.front = Checkbox(label="front", active=view.front, name="front")
+        self.best_count = TextInput(
+            title="best recipe points", value=str(view.best_count), name="best_count", width=110
+        )
         self.texts: dict[str, TextInput] = {}
         self.sliders: dict[str, Slider] = {}
         rows = []
@@ -200,12 +290,13 @@ class Explorer:
             rows.append(row(self.texts[name], self.sliders[name]))
             if name == "eps_test":
                 rows.append(self.tied)
-        for widget in (self.activation, self.lo, self.hi, self.count):
+        for widget in (self.activation, self.lo, self.hi, self.count, self.best_count):
             widget.on_change("value", lambda attr, old, new: self.request_update())
         self.x_axis.on_change("value", self._x_changed)
-        for box in (self.log, self.tied, self.order):
+        for box in (self.log, self.tied, self.order, self.best, self.front):
             box.on_change("active", lambda attr, old, new: self.request_update())
-        self.tied.on_change("active", lambda attr, old, new: self._enable())
+        for box in (self.tied, self.front):
+            box.on_change("active", lambda attr, old, new: self._enable())
         self._enable()
         self.pin = Button(label="pin curve", name="pin", width=100)
         self.unpin = Button(label="clear pins", name="unpin", width=100)
@@ -223,6 +314,7 @@ class Explorer:
             self.log,
             *rows,
             self.order,
+            row(column(self.best, self.front), self.best_count),
             row(self.pin, self.unpin),
             row(self.csv, self.png),
             width=320,
@@ -272,11 +364,15 @@ class Explorer:
         self.request_update()
 
     def _enable(self) -> None:
-        """The x parameter's own controls, and eps_test's when tied, are disabled."""
+        """The x parameter's own controls are disabled, unless the front is shown (they place
+        it); eps_test's are disabled when tied."""
+        x = self.x_axis.value
         for name in NUMERIC_PARAMETERS:
-            off = name == self.x_axis.value or (name == "eps_test" and self.tied.active)
+            at = name == x and self.front.active
+            off = (name == x and not at) or (name == "eps_test" and self.tied.active)
             self.texts[name].disabled = off
             self.sliders[name].disabled = off
+            self.texts[name].title = LABELS[name] + (": front at" if at else "")
 
     def read_view(self) -> View:
         """The controls as a View; ValueError (the CLI's message) on a bad value."""
@@ -292,10 +388,19 @@ class Explorer:
             raise ValueError(f"{x}: COUNT {self.count.value!r} must be an integer >= 1") from None
         values["log"] = self.log.active
         values["order"] = self.order.active
+        values["best"] = self.best.active
+        values["front"] = self.front.active
+        try:
+            values["best_count"] = int(self.best_count.value)
+        except ValueError:
+            raise ValueError(
+                f"best recipe points: an integer from 1 to {answers.MAX_BEST_COUNT}; got "
+                f"{self.best_count.value!r}"
+            ) from None
         for name in NUMERIC_PARAMETERS:
             if name == "eps_test" and self.tied.active and x != "eps_test":
                 values[name] = None
-            elif name == x:  # unused: keep the box's value for later, whatever it holds
+            elif name == x and not self.front.active:  # unused: keep the box's value
                 try:
                     values[name] = one_number(name, self.texts[name].value)
                 except ValueError:
@@ -313,19 +418,30 @@ class Explorer:
         self.pinned = ColumnDataSource(
             name="pinned", data={"xs": [], "rob": [], "std": [], "color": []}
         )
+        self.best_source = ColumnDataSource(name="best_curve", data=_best_data(None))
+        self.best_failed = ColumnDataSource(
+            name="best_failed", data={"x": [], "y": [], "message": []}
+        )
+        self.front_sources = {
+            kind: ColumnDataSource(name="front_" + kind, data=_front_data(None, kind))
+            for kind in answers.FRONT_KINDS
+        }
+        self.marks = ColumnDataSource(name="front_marks", data={m: [] for m in MARKS})
         self.x_range = Range1d(0.1, 100.0)
         self.y_range = Range1d(0.0, 1.0)
         self._log = True
         self.errors_plot = self._errors_figure(self._log)
         self.order_plot = self._order_figure(self._log)
+        self.front_plot = self._front_figure()
+        self.answers = Div(text="", name="answers", width=PLOT_WIDTH)
         self.message = Div(text="", name="message", styles={"color": "#b00020"}, width=PLOT_WIDTH)
         self.pins_div = Div(text="", name="pins", width=PLOT_WIDTH)
         self.commands = Div(text="", name="commands", width=PLOT_WIDTH)
-        self.plots = column(self.errors_plot, self.order_plot, name="plots")
+        self.plots = column(self.errors_plot, self.order_plot, self.front_plot, name="plots")
         self.png.js_on_click(CustomJS(args={"plots": self.plots}, code=PNG_JS))
         self.layout = row(
             self.controls,
-            column(self.plots, self.message, self.pins_div, self.commands),
+            column(self.plots, self.message, self.answers, self.pins_div, self.commands),
             tags=[self.state],  # keeps the ViewState in the document
         )
 
@@ -409,6 +525,25 @@ class Explorer:
             fig.add_layout(
                 Whisker(source=self.sim, base="x", upper=f"{error}_hi", lower=f"{error}_lo")
             )
+        best = fig.line(
+            "x",
+            "robust_error",
+            source=self.best_source,
+            color=BEST_COLOR,
+            width=2,
+            legend_label="E_rob, best recipe",
+        )
+        fig.scatter("x", "robust_error", source=self.best_source, color=BEST_COLOR, size=5,
+                    legend_label="E_rob, best recipe")  # fmt: skip
+        fig.line(
+            "x",
+            "standard_error",
+            source=self.best_source,
+            color=BEST_COLOR,
+            width=2,
+            line_dash="dashed",
+            legend_label="E_std, best recipe",
+        )
         fails = fig.scatter(
             "x",
             "y",
@@ -418,10 +553,17 @@ class Explorer:
             size=10,
             legend_label="failed point (no value)",
         )
+        best_fails = fig.scatter(
+            "x", "y", source=self.best_failed, marker="x", color="#b00020", size=10
+        )
         self.interpolation = Span(
             dimension="height", location=1.0, visible=False, line_dash="dashdot", line_color="#666"
         )
         fig.add_layout(self.interpolation)
+        self.at_span = Span(
+            dimension="height", location=1.0, visible=False, line_dash="dotted", line_color="black"
+        )
+        fig.add_layout(self.at_span)
         fig.add_tools(
             HoverTool(
                 renderers=[rob],
@@ -433,7 +575,15 @@ class Explorer:
                 ],
                 mode="vline",
             ),
-            HoverTool(renderers=[fails], tooltips=[("x", "@x"), ("error", "@message")]),
+            HoverTool(renderers=[fails, best_fails], tooltips=[("x", "@x"), ("error", "@message")]),
+            HoverTool(
+                renderers=[best],
+                tooltips=[
+                    ("x", "@x{0.0000g}"),
+                    ("best eps, lam", "@eps{0.0000g}, @lam{0.0000g}"),
+                    ("E_rob, E_std", "@robust_error{0.000000g}, @standard_error{0.000000g}"),
+                ],
+            ),
             HoverTool(
                 renderers=[sims],
                 tooltips=[
@@ -468,6 +618,40 @@ class Explorer:
                 width=2,
                 legend_label=ORDER_LABELS[name],
             )
+        fig.add_layout(fig.legend[0], "right")
+        return fig
+
+    def _front_figure(self) -> Any:
+        fig = figure(
+            width=PLOT_WIDTH,
+            height=PLOT_HEIGHT,
+            tools="pan,wheel_zoom,box_zoom,reset,save",
+            name="front_plot",
+            x_axis_label="standard error E_std",
+            y_axis_label="robust error E_rob at eps_test",
+            visible=False,
+        )
+        finite = None
+        for kind, (color, label) in FRONT_STYLES.items():
+            source = self.front_sources[kind]
+            line = fig.line("standard_error", "robust_error", source=source, color=color,
+                            width=2, legend_label=label)  # fmt: skip
+            if kind == "finite":
+                finite = line
+                fig.scatter("standard_error", "robust_error", source=source, color=color,
+                            size=4, legend_label=label)  # fmt: skip
+        fig.scatter("standard_error", "robust_error", source=self.marks, marker="marker",
+                    line_color="color", fill_color=None, size=12, line_width=2,
+                    legend_field="name")  # fmt: skip
+        fig.add_tools(
+            HoverTool(
+                renderers=[finite],
+                tooltips=[
+                    ("eps, lam", "@eps{0.0000g}, @lam{0.0000g}"),
+                    ("E_std, E_rob", "@standard_error{0.000000g}, @robust_error{0.000000g}"),
+                ],
+            )
+        )
         fig.add_layout(fig.legend[0], "right")
         return fig
 
@@ -507,6 +691,9 @@ class Explorer:
             self.sim.data = self._sim_data(None)
             self.message.text = f"<div style='{ERROR_STYLE}'>error: {escape(message)}</div>"
             self.commands.text = ""
+            self._view = None
+            self._cancel(set())
+            self._draw_answers(None)
             self.state.revision += 1
         finally:
             self.doc.unhold()
@@ -519,7 +706,7 @@ class Explorer:
             self._log = view.log
             self.errors_plot = self._errors_figure(view.log)
             self.order_plot = self._order_figure(view.log)
-            self.plots.children = [self.errors_plot, self.order_plot]
+            self.plots.children = [self.errors_plot, self.order_plot, self.front_plot]
         self.errors_plot.xaxis.axis_label = LABELS[view.x]
         self.order_plot.xaxis.axis_label = LABELS[view.x]
         self.order_plot.visible = view.order
@@ -543,9 +730,146 @@ class Explorer:
         self.y_range.end = _y_end(curve, points)
         self._draw_pins(view)
         self.message.text = _failure_text(len(x), fails)
-        commands = "\n".join(("equivalent commands:", view.theory_command(), view.sweep_command()))
-        self.commands.text = f"<pre style='white-space:pre-wrap'>{escape(commands)}</pre>" + NOTE
+        commands = ["equivalent commands:", view.theory_command(), view.sweep_command()]
+        self._view = view
+        self._current = answers.current_recipe(view) if view.front else None
+        self._ask(view)
+        self._draw_answers(view)
+        for shown, command in ((view.best, answers.optimize_command),
+                               (view.front, answers.front_command)):  # fmt: skip
+            try:
+                commands += [command(view)] if shown else []
+            except ValueError:  # said in the answers' text
+                pass
+        text = escape("\n".join(commands))
+        self.commands.text = f"<pre style='white-space:pre-wrap'>{text}</pre>" + NOTE
         self.state.revision += 1
+
+    # Answers ----------------------------------------------------------------------------------
+    def _needed(self, view: View) -> list[tuple[str, Any]]:
+        """(kind, Problem) of the answers the view shows; ValueError on a bad best_count or
+        x = at."""
+        out: list[tuple[str, Any]] = []
+        if view.front:
+            out.append(("front", answers.at_problem(view)))
+        if view.best:
+            out += [("best", p) for p in answers.best_problems(view)]
+        return out
+
+    def _ask(self, view: View) -> None:
+        """Cancel the answers asked for that the view does not need (a running one finishes,
+        and is kept), and ask for those it needs and does not have: at once without a server,
+        else once the controls have rested ASK_DELAY_MS (a drag of a slider asks for nothing,
+        and the worker leaves the cores to the curve)."""
+        try:
+            needed = self._needed(view)
+        except ValueError:
+            needed = []
+        self._cancel({(kind, answers.key(p)) for kind, p in needed})
+        if not self.deferred:
+            self._submit(needed)
+            return
+        if self._ask_timer is not None:
+            self.doc.remove_timeout_callback(self._ask_timer)
+        self._ask_timer = self.doc.add_timeout_callback(
+            partial(self._rested, view, needed), ASK_DELAY_MS
+        )
+
+    def _rested(self, view: View, needed: list[tuple[str, Any]]) -> None:
+        self._ask_timer = None
+        if view == self._view:
+            self._submit(needed)
+
+    def _submit(self, needed: list[tuple[str, Any]]) -> None:
+        """Ask for the needed answers not at hand nor asked for."""
+        for kind, problem in needed:
+            k = (kind, answers.key(problem))
+            found = self.worker.fronts if kind == "front" else self.worker.best
+            if k[1] in found or k in self._asked:
+                continue
+            solve = answers.solve_front if kind == "front" else answers.solve_best
+            if not self.worker.background:
+                found[k[1]] = solve(problem)
+                continue
+            try:
+                future = self.worker.submit(solve, problem)
+            except BrokenProcessPool as error:
+                failed = Answer.failed(f"the worker failed: {error}")
+                found[k[1]] = failed if kind == "best" else _failed_front(failed)
+                continue
+            self._asked[k] = future
+            future.add_done_callback(
+                lambda f, k=k: self.doc.add_next_tick_callback(partial(self._arrived, k, f))
+            )
+
+    def _cancel(self, wanted: set[tuple[str, answers.Key]]) -> None:
+        """Cancel the answers asked for and not wanted that have not started."""
+        for asked in [k for k in self._asked if k not in wanted]:
+            if self._asked[asked].cancel():
+                del self._asked[asked]
+
+    def _arrived(self, asked: tuple[str, answers.Key], future: Future) -> None:
+        """An answer from the worker: kept, and the answers redrawn."""
+        if self._asked.get(asked) is future:
+            del self._asked[asked]
+        if future.cancelled():
+            return
+        kind, k = asked
+        try:
+            value = future.result()
+        except Exception as error:  # the worker's own failure (a broken pool, ...): said
+            value = Answer.failed(f"the worker failed: {type(error).__name__}: {error}")
+            value = value if kind == "best" else _failed_front(value)
+        (self.worker.fronts if kind == "front" else self.worker.best)[k] = value
+        self.doc.hold("combine")
+        try:
+            self._draw_answers(self._view)
+        finally:
+            self.doc.unhold()
+
+    def _answers_of(self, view: View | None) -> tuple[Any, Any, Any, list[str]]:
+        """(best-recipe curve, Problem at x = at, front answer, messages) from the answers at
+        hand; None for what the view does not show, or could not place (its message listed)."""
+        best = at = fronts = None
+        errors = []
+        if view is not None and view.best:
+            try:
+                best = answers.best_curve(view, self.worker.best)
+            except ValueError as error:
+                errors.append(str(error))
+        if view is not None and view.front:
+            try:
+                at = answers.at_problem(view)
+            except ValueError as error:
+                errors.append(str(error))
+            else:
+                fronts = self.worker.fronts.get(answers.key(at))
+        return best, at, fronts, errors
+
+    def _draw_answers(self, view: View | None) -> None:
+        """The best-recipe curve, the front and their text, from the answers at hand."""
+        best, at, fronts, errors = self._answers_of(view)
+        texts = [_pre([f"error: {error}"], ERROR_STYLE) for error in errors]
+        _assign(self.best_source, _best_data(best))
+        fails = best.failures() if best is not None else []
+        _assign(
+            self.best_failed,
+            {"x": [f[0] for f in fails], "y": [0.0] * len(fails), "message": [f[1] for f in fails]},
+        )
+        if best is not None:
+            texts.append(_best_text(best))
+        self.front_plot.visible = view is not None and view.front
+        self.at_span.visible = at is not None
+        if at is not None and view is not None:
+            self.at_span.location = getattr(at, view.x)
+            texts.append(_front_text(view, at, fronts, self._current))
+        for kind, source in self.front_sources.items():
+            _assign(source, _front_data(fronts, kind))
+        _assign(self.marks, _marks(at, fronts, self._current))
+        self.answers.text = "".join(texts)
+        missing = best.pending if best is not None else 0
+        self.state.pending = missing + (at is not None and fronts is None)  # after the data
+        self.state.answers += 1
 
     def _draw_pins(self, view: View) -> None:
         data: dict[str, list[Any]] = {"xs": [], "rob": [], "std": [], "color": []}
@@ -583,11 +907,14 @@ class Explorer:
     def _send_csv(self) -> None:
         """The CSV of the current view to the browser, which downloads it."""
         try:
-            curve = compute(self.read_view())
+            view = self.read_view()
+            curve = compute(view)
         except ValueError as error:
             self._show_error(str(error))
             return
-        self.state.csv = curve.csv_text()
+        best, at, fronts, _ = self._answers_of(view)
+        current = answers.current_recipe(view) if at is not None else None
+        self.state.csv = curve.csv_text(answers.csv_rows(best, fronts, at, current))
         self.state.downloads += 1
 
     def _clear_pins(self) -> None:
@@ -617,6 +944,144 @@ class Explorer:
             data[f"{error}_hi"] = points[f"{error}_mean"].to_numpy(dtype=float) + sem
         data["variant"] = [str(v) for v in data["variant"]]
         return data
+
+
+def _failed_front(failed: Answer) -> FrontAnswer:
+    return FrontAnswer((), failed, 0, 0, 0.0, error=failed.error)
+
+
+def _assign(source: ColumnDataSource, data: dict[str, Any]) -> None:
+    """source.data = data, unless it holds that already (nothing sent to the browser then: the
+    answers are redrawn on every change of the view, mostly to the same data)."""
+    old = source.data
+    if old.keys() == data.keys() and all(_same(old[k], v) for k, v in data.items()):
+        return
+    source.data = data
+
+
+def _same(a: Any, b: Any) -> bool:
+    x, y = np.asarray(a), np.asarray(b)
+    if x.shape != y.shape:
+        return False
+    if x.dtype.kind in "fi" and y.dtype.kind in "fi":
+        return bool(np.array_equal(x, y, equal_nan=True))
+    return x.tolist() == y.tolist()
+
+
+def _best_data(best: answers.BestCurve | None) -> dict[str, Any]:
+    names = ("robust_error", "standard_error", "eps", "lam")
+    if best is None:
+        return {"x": np.array([]), **{name: np.array([]) for name in names}}
+    return {"x": best.x, **{name: best.values(name) for name in names}}
+
+
+def _front_data(fronts: FrontAnswer | None, kind: str) -> dict[str, Any]:
+    names = ("standard_error", "robust_error", "eps", "lam", "rho", "c")
+    rows = fronts.kind(kind) if fronts is not None else []
+    return {
+        name: np.array([math.nan if r.get(name) is None else r[name] for r in rows], dtype=float)
+        for name in names
+    }
+
+
+def _marks(at: Any, fronts: FrontAnswer | None, current: Any) -> dict[str, list[Any]]:
+    """The zero predictor, the best recipe and its baselines at x = at, and the view's recipe
+    (a current that is a message, or a failed best recipe, is not drawn)."""
+    data: dict[str, list[Any]] = {m: [] for m in MARKS}
+
+    def mark(name: str, std: Any, rob: Any, marker: str, color: str, eps: Any, lam: Any) -> None:
+        if std is None or rob is None or not (math.isfinite(std) and math.isfinite(rob)):
+            return
+        values = (name, std, rob, marker, color, eps, lam)
+        for field, value in zip(MARKS, values, strict=True):
+            data[field].append(math.nan if value is None and field in ("eps", "lam") else value)
+
+    if at is None:
+        return data
+    q0 = at.null_risk
+    mark("zero predictor", q0, q0, "x", "black", None, math.inf)
+    if fronts is not None and fronts.best.error is None:
+        b = fronts.best
+        lam = math.inf if b.lam is None else b.lam
+        mark("best recipe", b.standard_error, b.robust_error, "star", BEST_COLOR, b.eps, lam)
+        mark("standard training, tuned ridge", b.standard_training_standard_error,
+             b.standard_training_robust_error, "square", "black", 0.0,
+             b.standard_training_lam)  # fmt: skip
+        mark("adversarial training, eps = eps_test, lam = 0",
+             b.adversarial_training_standard_error, b.adversarial_training_robust_error,
+             "triangle", "black", at.eps_test, 0.0)  # fmt: skip
+    if current is not None and not isinstance(current, str):
+        mark("this view's recipe (eps, lam)", current.standard_error, current.robust_error,
+             "circle", "#d62728", at.eps, at.lam)  # fmt: skip
+    return data
+
+
+def _recipe_text(a: Answer) -> str:
+    if a.zero_predictor:
+        return "the zero predictor (lam = inf)"
+    return f"eps* = {a.eps:.4g}, lam* = {a.lam:.4g}"
+
+
+def _best_text(best: answers.BestCurve) -> str:
+    """What the best-recipe curve shows, its state (computing or done) and its failures."""
+    view = best.view
+    n = len(best.answers)
+    if best.flat:
+        where = f"one point (it does not depend on {view.x} here), drawn flat"
+    else:
+        where = f"{n} points of {view.x} (a coarse grid: set 'best recipe points')"
+    if best.pending:
+        state = f"computing in a worker process: {n - best.pending} of {n} done"
+    else:
+        state = f"done, {best.seconds():.1f} s of theory"
+    lines = [f"best recipe (advrf optimize) at {where}: {state}"]
+    if best.flat and best.answers[0] is not None and best.answers[0].error is None:
+        a = best.answers[0]
+        lines.append(f"  {_recipe_text(a)}: E_rob = {a.robust_error:.6g}, "
+                     f"E_std = {a.standard_error:.6g}")  # fmt: skip
+    notes = [a.message for a in best.answers if a is not None and a.error is None]
+    unconverged = sum(not a.converged for a in best.answers if a is not None and a.error is None)
+    if unconverged:
+        lines.append(f"  {unconverged} point(s): a local refinement stopped before its tolerance"
+                     " (the point is certified)")  # fmt: skip
+    skipped = [m for m in notes if "the theory failed at" in m]
+    if skipped:
+        lines.append(f"  {len(skipped)} point(s) skipped failed theory calls, e.g. {skipped[0]}")
+    fails = best.failures()
+    for x, message in fails[:MAX_LISTED_FAILURES]:
+        lines.append(f"  x = {x:.6g}: failed, drawn as a gap: {message}")
+    return _pre(lines, ERROR_STYLE if fails else TEXT_STYLE)
+
+
+def _front_text(view: View, at: Any, fronts: FrontAnswer | None, current: Any) -> str:
+    """The front's state, the best recipe and the view's recipe at x = at."""
+    head = f"front (advrf front) at {view.x} = {getattr(at, view.x):.6g}"
+    head += f", eps_test = {at.eps_test:.6g}" if view.x != "eps_test" else ""
+    if fronts is None:
+        lines = [f"{head}: computing in a worker process"]
+    elif fronts.error is not None:
+        lines = [f"{head}: failed: {fronts.error}"]
+    else:
+        calls = f"{fronts.evaluations} theory calls, {fronts.failures} failed and skipped"
+        lines = [f"{head}: {len(fronts.kind('finite'))} finite points ({calls}, "
+                 f"{fronts.seconds:.1f} s)"]  # fmt: skip
+        b = fronts.best
+        if b.error is not None:
+            lines.append(f"  best recipe there: failed: {b.error}")
+        else:
+            lines.append(f"  best recipe there: {_recipe_text(b)}: E_rob = "
+                         f"{b.robust_error:.6g}, E_std = {b.standard_error:.6g}")  # fmt: skip
+    if isinstance(current, str):
+        lines.append(f"  this view's recipe eps = {at.eps:.4g}, lam = {at.lam:.4g}: failed, "
+                     f"not drawn: {current}")  # fmt: skip
+    elif current is not None:
+        errors = f"E_rob = {current.robust_error:.6g}, E_std = {current.standard_error:.6g}"
+        lines.append(f"  this view's recipe eps = {at.eps:.4g}, lam = {at.lam:.4g}: {errors}")
+    return _pre(lines, TEXT_STYLE)
+
+
+def _pre(lines: list[str], style: str) -> str:
+    return f"<div style='{style}'>{escape(chr(10).join(lines))}</div>"
 
 
 def _trivial_runs(curve: Curve) -> dict[str, list[float]]:
@@ -679,13 +1144,19 @@ def _query_of(doc: Document) -> str:
 
 
 def populate(
-    doc: Document, query: str = "", sims: pd.DataFrame | None = None, *, url: bool = True
+    doc: Document,
+    query: str = "",
+    sims: pd.DataFrame | None = None,
+    *,
+    url: bool = True,
+    worker: Worker | None = None,
 ) -> Explorer:
     """Fill `doc` with the explorer showing the view of `query` (a URL query string).
 
     url: write the view into the page's address bar as it changes.
     Redraws are deferred to the server's next tick when a server runs the document, else done
-    at once (a document without a server, as in tests).
+    at once (a document without a server, as in tests). worker: where the answers are computed
+    (default: in this process).
     """
     doc.title = "advrf explore"
     problem = None
@@ -695,7 +1166,8 @@ def populate(
         view, pins, problem = View(), [], str(error)
     sims = pd.DataFrame() if sims is None else sims
     deferred = doc.session_context is not None
-    explorer = Explorer(doc, sims, view, pins, deferred=deferred, url=url)
+    worker = Worker(background=False) if worker is None else worker
+    explorer = Explorer(doc, sims, view, pins, deferred=deferred, url=url, worker=worker)
     if problem is not None:
         explorer.message.text = (
             f"<div style='{ERROR_STYLE}'>error in the link: {escape(problem)}</div>"
@@ -708,9 +1180,11 @@ def document_builder(
 ) -> Callable[[Document], None]:
     """A function that fills a Bokeh document with the explorer (the view from the URL)."""
     sims = simulations.load(results) if results is not None else pd.DataFrame()
+    worker = Worker()
 
     def build(doc: Document) -> None:
-        populate(doc, _query_of(doc), sims, url=url)
+        background = doc.session_context is not None
+        populate(doc, _query_of(doc), sims, url=url, worker=worker if background else None)
 
     return build
 

@@ -43,7 +43,7 @@ X_RANGES: dict[str, tuple[float, float, bool]] = {
 ORDER_PARAMETERS = ("norm_a2", "norm_w2", "beta_w", "grad_norm2")
 CSV_COLUMNS = (
     "activation", *NUMERIC_PARAMETERS, "robust_error", "standard_error", *ORDER_PARAMETERS,
-    "eps_c", "phase", "converged", "error",
+    "eps_c", "phase", "converged", "error", "curve", "regime", "rho", "c", "message",
 )  # fmt: skip
 UNTIE = "eps_test as the x-axis needs eps_test free (untie it from eps)"
 MAX_COUNT = 2000  # points per curve (a view is computed while a slider moves)
@@ -68,6 +68,9 @@ class View:
     count: int = 200
     log: bool = True
     order: bool = False  # show the order parameters
+    best: bool = False  # the best recipe along x (advrf.explore.answers)
+    front: bool = False  # the fronts at x = the view's value of the x parameter
+    best_count: int = 20  # points of the best-recipe curve (a coarse grid: 0.07-0.17 s a point)
 
     @property
     def tied(self) -> bool:
@@ -162,9 +165,9 @@ def _from_items(items: Mapping[str, str]) -> View:
     for name, text in items.items():
         if name in ("activation", "x"):
             values[name] = text
-        elif name == "count":
+        elif name in ("count", "best_count"):
             values[name] = _integer(name, text)
-        elif name in ("log", "order"):
+        elif name in ("log", "order", "best", "front"):
             values[name] = _integer(name, text) != 0
         else:
             values[name] = one_number(name, text)
@@ -234,14 +237,17 @@ class Curve:
             at = min(other, 1.0)
         return at if lo <= at <= hi else None
 
-    def csv_text(self) -> str:
-        """One row per point: its parameters and results; a failed point has only its error."""
+    def csv_text(self, extra: Sequence[Mapping[str, Any]] = ()) -> str:
+        """One row per point (curve "theory"): its parameters and results; a failed point has
+        only its error. Then the `extra` rows (the answers: `advrf.explore.answers.csv_rows`)."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for problem, result, error in zip(self.problems, self.results, self.errors, strict=True):
-            row = problem.to_dict()
+            row = problem.to_dict() | {"curve": "theory"}
             row |= result.to_dict() if result is not None else {"converged": False, "error": error}
+            writer.writerow([_cell(row.get(name, "")) for name in CSV_COLUMNS])
+        for row in extra:
             writer.writerow([_cell(row.get(name, "")) for name in CSV_COLUMNS])
         return buffer.getvalue()
 
@@ -250,12 +256,20 @@ def _cell(value: Any) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-@lru_cache(maxsize=64)
 def compute(view: View) -> Curve:
     """Solve the view's curve (warm starts along x; a failure restarts cold at the next point).
 
-    Raises ValueError (the CLI's message) when a control is out of range.
+    Raises ValueError (the CLI's message) when a control is out of range. Views that differ only
+    in what does not change the curve (the toggles, the x parameter's own value) share one.
     """
+    unused = {} if view.x == "eps_test" else {view.x: getattr(View(), view.x)}
+    return _compute(
+        view.with_(order=False, best=False, front=False, best_count=View.best_count, **unused)
+    )
+
+
+@lru_cache(maxsize=64)
+def _compute(view: View) -> Curve:
     problems = view.problems()
     results: list[TheoryResult | None] = []
     errors: list[str | None] = []

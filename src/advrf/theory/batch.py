@@ -3,14 +3,18 @@
 `solve_batch(problems)` returns, for each problem in order, what `solve(problem)` (cold) returns
 or raises: a TheoryResult, or the TheoryError instance. The points of the generic case (module
 docstring of `solve`, case 5: a nonlinear or ridge-regularised point that is not trivial and not a
-closed-form limit) are solved together, one numpy operation for all points at each step of the
-same algorithm: the same default start, damped Newton with the same step cap, Armijo line search
-and tolerance, the same certificate (forward error bound and inertia of the analytic saddle
-Hessian). The lam-continuation of a point whose Newton from the default start fails is batched too
-(`_continuation`). The last few points still iterating (STRAGGLERS) go on in `solve.newton`;
-every other point (the limits, the exact-recovery phase, a point whose batched continuation or
-certificate fails) goes through `solve` itself, which also writes the error message. Equal to
-`solve` point by point to rounding (tests: 1e-12 relative).
+closed-form limit), the interpolation limits (cases 2 and 4) and the trivial phase are solved
+together, one numpy operation for all points at each step of the same algorithm: the same
+default start, damped Newton with the same step cap, Armijo line search, tolerance and polishing
+step, the same certificate (forward error bound and inertia of the analytic saddle Hessian).
+The points of all activations of one structure (`_Points`: mu_star^2 and nu^2 both positive, or
+the linear activation) share the numpy calls, their moments being arrays. The lam-continuation
+of a point whose Newton fails is batched too (`_continuations`). The last few points still
+iterating (STRAGGLERS), and the continuation of a few points, go on in `solve.newton` and
+`solve._continuation`; the exact-recovery phase is decided by `solve._exact_recovery`; every
+other point (constant precision, extreme scales, a point whose batched solve or certificate
+fails) goes through `solve` itself, which also writes the error message. Equal to `solve` point
+by point to rounding (tests: 1e-12 relative).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -40,6 +45,7 @@ from advrf.theory.solve import (
     NEWTON_MAX_ITER,
     NEWTON_MAX_STEP,
     NEWTON_TOL,
+    POLISH_STEP,
     RESIDUAL_ROUNDING,
     ROOT_LOG_LIMIT,
     ROOT_MAX_ITER,
@@ -47,26 +53,49 @@ from advrf.theory.solve import (
     SQRT_2_OVER_PI,
     UNIT_RANGE,
     Z_INTERPOLATING,
+    RootResult,
     TheoryError,
     TheoryResult,
+    _continuation,
+    _exact_recovery,
     _interpolating_gam,
-    finish,
     newton,
     solve,
 )
 
 STRAGGLERS = 8  # Newton stops in numpy once this few points still iterate
 # Step fractions of the line search: 1, 1/2, ..., down to the last one >= LINE_SEARCH_MIN (as
-# `solve.newton`); after the full step, LINE_SEARCH_BLOCK of them are tried in one call.
+# `solve.newton`); after the full step, LINE_SEARCH_BLOCK of them (more when few points are
+# pending: up to LINE_SEARCH_ROWS evaluations) are tried in one call.
 LINE_SEARCH_TRIES = 1 + int(math.floor(-math.log2(LINE_SEARCH_MIN)))
 LINE_SEARCH_BLOCK = 8
+LINE_SEARCH_ROWS = 1024
 SQRT_2 = math.sqrt(2.0)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
+def _present(c: Any) -> bool:
+    """Whether a coefficient is not the structural zero 0.0 (an array is present)."""
+    return isinstance(c, np.ndarray) or c != 0.0
+
+
+def _prod(*factors: Any) -> Any:
+    """The product, or the structural zero 0.0 when a factor is one (so that the terms it
+    multiplies are skipped, as the scalar code skips them, whatever the other factors hold)."""
+    if not all(_present(f) for f in factors):
+        return 0.0
+    out = factors[0]
+    for f in factors[1:]:
+        out = out * f
+    return out
+
+
 @dataclass(frozen=True)
 class _Points:
-    """The parameters of points that share one activation (moments are scalars)."""
+    """The parameters of points whose activations share one structure: mu1 > 0 always,
+    mu_star^2 and nu^2 either positive for every point or the structural zero 0.0 for all.
+    The moments are arrays, one per point (the points of several activations are solved in the
+    same numpy calls)."""
 
     psi1: np.ndarray
     psi2: np.ndarray
@@ -74,28 +103,41 @@ class _Points:
     lam: np.ndarray
     signal: np.ndarray
     noise: np.ndarray
-    mu1: float
-    mu1sq: float
-    mustar2: float
-    nu2: float
+    mu1: np.ndarray
+    mu1sq: np.ndarray
+    mustar2: np.ndarray | float
+    nu2: np.ndarray | float
 
     def take(self, idx: np.ndarray) -> _Points:
         return _Points(
             self.psi1[idx], self.psi2[idx], self.eps[idx], self.lam[idx], self.signal[idx],
-            self.noise[idx], self.mu1, self.mu1sq, self.mustar2, self.nu2,
+            self.noise[idx], self.mu1[idx], self.mu1sq[idx], _at(self.mustar2, idx),
+            _at(self.nu2, idx),
         )  # fmt: skip
 
     @property
+    def has_ms(self) -> bool:
+        return _present(self.mustar2)
+
+    @property
+    def linear(self) -> bool:
+        return not _present(self.mustar2) and not _present(self.nu2)
+
+    @cached_property
     def p12(self) -> np.ndarray:
         return self.psi1 / self.psi2
 
-    @property
+    @cached_property
     def Q0(self) -> np.ndarray:  # noqa: N802 - the symbol of docs/theory.md
         return self.signal**2 + self.noise**2
 
-    @property
+    @cached_property
     def P(self) -> np.ndarray:  # noqa: N802 - the symbol of docs/theory.md
         return self.psi1 * self.signal**2 * self.mu1sq
+
+
+def _at(v: np.ndarray | float, idx: np.ndarray) -> np.ndarray | float:
+    return v[idx] if isinstance(v, np.ndarray) else v
 
 
 def _basis(psi1: np.ndarray, x: np.ndarray, with_atom: bool) -> dict[str, np.ndarray]:
@@ -128,11 +170,11 @@ def _value(b: dict[str, np.ndarray], a1: Any, poly: tuple[float, float, float], 
     c0, c1, c2 = poly
     if power == 1:
         f = c1 * b["h1"] + c2 * b["t1"]
-        if c0 != 0.0:
+        if _present(c0):
             f = f + c0 * b["m1"]
     else:
         f = c1 * b["h2"] + c2 * b["t2"]
-        if c0 != 0.0:
+        if _present(c0):
             f = f + c0 * b["m2"]
     return a1**-power * f
 
@@ -140,7 +182,7 @@ def _value(b: dict[str, np.ndarray], a1: Any, poly: tuple[float, float, float], 
 def _eps_c(pts: _Points) -> np.ndarray:
     """`Coefficients.eps_c` for arrays."""
     m1s, ms = pts.mu1sq, pts.mustar2
-    b = _basis(pts.psi1, np.full_like(pts.psi1, pts.nu2 / m1s), ms > 0.0)
+    b = _basis(pts.psi1, pts.nu2 / m1s, pts.has_ms)
     q0 = pts.Q0
     total = q0 * pts.p12 * _value(b, m1s, (ms, m1s, 0.0), 1)
     total = total + pts.P * _value(b, m1s, (0.0, 1.0, 0.0), 1)
@@ -172,30 +214,31 @@ def _loss_terms(gam: np.ndarray, Q: np.ndarray, s: np.ndarray, eps: np.ndarray) 
 def _integrals(pts: _Points, a1: np.ndarray, a0: np.ndarray) -> tuple[dict, dict]:
     """`equations.integrals` for arrays: (the six (I, dI/dth1, dI/dth2), the basis)."""
     m1s, ms, nu2 = pts.mu1sq, pts.mustar2, pts.nu2
-    b = _basis(pts.psi1, a0 / a1, ms > 0.0)
+    b = _basis(pts.psi1, a0 / a1, pts.has_ms)
     x = b["x"]
     scale1 = a1**-1
     scale2 = a1**-2
     r1 = scale1 / a1
     r2 = scale2 / a1
 
-    positive = x > 0.0  # x = 0: linear activation without ridge, a0 = 0 stays 0
+    # x = 0: linear activation without ridge, a0 = 0 stays 0 (x > 0 when mu_star^2 > 0)
+    positive = None if pts.has_ms else x > 0.0
 
     def combine(*terms: tuple[float, Any]) -> Any:
         """sum of c * f over the terms of nonzero c (the others may diverge at x = 0)."""
         out = 0.0
         for c, f in terms:
-            if c != 0.0:
+            if _present(c):
                 out = out + c * f
         return out
 
     def derivatives(first: Any, df: Any, r: Any) -> tuple:
         """(dI/dth1, dI/dth2) from dI/da1 = -r (first + x F'), dI/da0 = r F'."""
-        da1 = -r * (first + np.where(positive, x * df, 0.0))
+        da1 = -r * (first + (x * df if positive is None else np.where(positive, x * df, 0.0)))
         da0 = r * df
         return (
-            m1s * da1 + (ms * da0 if ms != 0.0 else 0.0),
-            m1s * da1 + (nu2 * da0 if nu2 != 0.0 else 0.0),
+            m1s * da1 + _prod(ms, da0),
+            m1s * da1 + _prod(nu2, da0),
         )
 
     def power1(c0: float, c1: float, c2: float) -> tuple:
@@ -206,7 +249,7 @@ def _integrals(pts: _Points, a1: np.ndarray, a0: np.ndarray) -> tuple[dict, dict
     def power2(c0: float, c1: float, c2: float) -> tuple:
         f = combine((c1, b["h2"]), (c2, b["t2"]), (c0, b.get("m2")))
         df = -2.0 * combine((c1, b["h3"]), (c2, b["t3"]))
-        if c0 != 0.0:
+        if _present(c0):
             df = df - 2.0 * c0 * b["m3"]
         return (scale2 * f, *derivatives(2.0 * f, df, r2))
 
@@ -214,11 +257,11 @@ def _integrals(pts: _Points, a1: np.ndarray, a0: np.ndarray) -> tuple[dict, dict
         "g": power1(ms, m1s, 0.0),
         "q1": power1(0.0, 1.0, 0.0),
         "q2": power2(0.0, ms, m1s),
-        "q3": power2(ms * ms, 2.0 * m1s * ms, m1s * m1s),
+        "q3": power2(_prod(ms, ms), _prod(2.0, m1s, ms), m1s * m1s),
         "s1": power2(0.0, nu2, m1s),
-        "s2": power2(ms * nu2, m1s * (ms + nu2), m1s * m1s),
+        "s2": power2(_prod(ms, nu2), _prod(m1s, ms + nu2), m1s * m1s),
     }
-    if ms == 0.0 and nu2 == 0.0:  # linear activation: what `q_rhs` needs
+    if pts.linear:  # linear activation: what `q_rhs` needs
         ints["j1"], ints["j2"] = power2(0.0, 1.0, 0.0), power2(0.0, 0.0, 1.0)
         ridge = pts.lam > 0.0
         g0, dg0 = _nonzero_inverse_square(pts.psi1, x)
@@ -279,20 +322,20 @@ def _residual(pts: _Points, u: np.ndarray) -> dict:
     n = len(gam)
     F = np.empty((n, 3))  # noqa: N806
     J = np.empty((n, 3, 3))  # noqa: N806
-    F[:, 0] = np.log(gam) - np.log(p12 * g[0])
+    F[:, 0] = np.log(gam / (p12 * g[0]))
     gi = 1.0 / g[0]
     J[:, 0, 0] = 1.0 - (g[1] * t1[0] + g[2] * t2[0]) * gi
     J[:, 0, 1] = -(g[1] * t1[1] + g[2] * t2[1]) * gi
     J[:, 0, 2] = -(g[1] * t1[2] + g[2] * t2[2]) * gi
     qf, dq_th1, dq_th2, dq_b2 = _q_rhs(pts, th1, th2, b2, ints)
     valid = qf > 0.0
-    F[:, 1] = np.log(Q) - np.log(np.where(valid, qf, np.nan))
+    F[:, 1] = np.log(Q / np.where(valid, qf, np.nan))
     qi = 1.0 / qf
     J[:, 1, 0] = -(dq_th1 * t1[0] + dq_th2 * t2[0] + dq_b2 * db2[0]) * qi
     J[:, 1, 1] = 1.0 - (dq_th1 * t1[1] + dq_th2 * t2[1] + dq_b2 * db2[1]) * qi
     J[:, 1, 2] = -(dq_th1 * t1[2] + dq_th2 * t2[2] + dq_b2 * db2[2]) * qi
     sf = th1 * th1 * P * s1[0] + b2 * p12 * s2[0]
-    F[:, 2] = 2.0 * np.log(s) - np.log(sf)
+    F[:, 2] = 2.0 * np.log(s / np.sqrt(sf))
     ds_th1 = P * (2.0 * th1 * s1[0] + th1 * th1 * s1[1]) + b2 * p12 * s2[1]
     ds_th2 = P * th1 * th1 * s1[2] + b2 * p12 * s2[2]
     ds_b2 = p12 * s2[0]
@@ -306,36 +349,42 @@ def _residual(pts: _Points, u: np.ndarray) -> dict:
 
 
 def _solve3(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`solve.linear_solve` for a stack of 3 x 3 systems: (x, ok); ok False where singular."""
-    n = len(b)
-    rows = np.concatenate([a, b[:, :, None]], axis=2)
-    ok = np.ones(n, dtype=bool)
-    idx = np.arange(n)
-    for col in range(3):
-        # first row of largest |pivot| (ties to the upper row, as the scalar loop)
-        pivot = col + np.argmax(np.abs(rows[:, col:, col]), axis=1)
-        p = rows[idx, pivot, col]
-        ok &= (p != 0.0) & np.isfinite(p)
-        head = rows[idx, pivot].copy()
-        rows[idx, pivot] = rows[:, col]
-        rows[:, col] = head
-        for r in range(col + 1, 3):
-            factor = rows[:, r, col] / np.where(ok, p, 1.0)
-            update = factor != 0.0
-            rows[:, r, col + 1 :] -= np.where(
-                update[:, None], factor[:, None] * head[:, col + 1 :], 0.0
-            )
-    x = np.empty((n, 3))
-    for i in range(2, -1, -1):
-        acc = rows[:, i, 3].copy()
-        for k in range(i + 1, 3):
-            acc -= rows[:, i, k] * x[:, k]
-        x[:, i] = acc / np.where(ok, rows[:, i, i], 1.0)
-    return x, ok
+    """`solve.linear_solve` for a stack of 3 x 3 systems: (x, ok); ok False where singular.
+
+    The same operations in the same order: rows swapped to the first of largest |pivot|, a row
+    updated only where its factor is nonzero."""
+    r0, r1, r2 = (np.concatenate([a[:, i], b[:, i, None]], axis=1) for i in range(3))
+    abs0, abs1, abs2 = np.abs(r0[:, 0]), np.abs(r1[:, 0]), np.abs(r2[:, 0])
+    one = abs1 > abs0
+    two = np.where(one, abs2 > abs1, abs2 > abs0)[:, None]
+    one = (one & ~two[:, 0])[:, None]
+    r0, r1, r2 = (
+        np.where(one, r1, np.where(two, r2, r0)), np.where(one, r0, r1), np.where(two, r0, r2)
+    )  # fmt: skip
+    p = r0[:, 0]
+    ok = (p != 0.0) & np.isfinite(p)
+    p = np.where(ok, p, 1.0)
+    f1, f2 = r1[:, 0] / p, r2[:, 0] / p
+    r1 = np.where((f1 != 0.0)[:, None], r1 - f1[:, None] * r0, r1)
+    r2 = np.where((f2 != 0.0)[:, None], r2 - f2[:, None] * r0, r2)
+    swap = (np.abs(r2[:, 1]) > np.abs(r1[:, 1]))[:, None]
+    r1, r2 = np.where(swap, r2, r1), np.where(swap, r1, r2)
+    p = r1[:, 1]
+    ok &= (p != 0.0) & np.isfinite(p)
+    f2 = r2[:, 1] / np.where(ok, p, 1.0)
+    r2 = np.where((f2 != 0.0)[:, None], r2 - f2[:, None] * r1, r2)
+    p = r2[:, 2]
+    ok &= (p != 0.0) & np.isfinite(p)
+    x2 = r2[:, 3] / np.where(ok, p, 1.0)
+    x1 = (r1[:, 3] - r1[:, 2] * x2) / np.where(ok, r1[:, 1], 1.0)
+    x0 = (r0[:, 3] - r0[:, 1] * x1 - r0[:, 2] * x2) / np.where(ok, r0[:, 0], 1.0)
+    return np.stack([x0, x1, x2], axis=1), ok
 
 
-def _newton(pts: _Points, u0: np.ndarray, stragglers: int) -> dict[str, np.ndarray]:
-    """`solve.newton` on `_residual`, for all points at once.
+def _newton(
+    pts: _Points, u0: np.ndarray, stragglers: int, polish: Any = True
+) -> dict[str, np.ndarray]:
+    """`solve.newton` on `_residual`, for all points at once (`polish`: for all, or an array).
 
     Returns u, converged, iterations (at convergence, or where the point failed), residual,
     and `straggler`: the last points still iterating (`stragglers` or fewer; none when it is 0),
@@ -348,6 +397,7 @@ def _newton(pts: _Points, u0: np.ndarray, stragglers: int) -> dict[str, np.ndarr
     straggler = np.zeros(n, dtype=bool)
     iterations = np.zeros(n, dtype=int)
     final = np.full(n, math.inf)
+    cut = np.zeros(n, dtype=bool)  # whether the last step of a point was backtracked
     ev = _residual(pts, x)
     f = ev["F"]
     jac = ev["J"]
@@ -376,15 +426,22 @@ def _newton(pts: _Points, u0: np.ndarray, stragglers: int) -> dict[str, np.ndarr
         ia, step, size = ia[ok], step[ok], size[ok]
         big = size > NEWTON_MAX_STEP
         step[big] *= (NEWTON_MAX_STEP / size[big])[:, None]
-        pending = np.arange(len(ia))  # backtracking: t = 1, 1/2, 1/4, ... (LINE_SEARCH_TRIES)
-        tried, block = 0, 1
+        # backtracking: t = 1, 1/2, 1/4, ... (LINE_SEARCH_TRIES). Each call tries the next k
+        # fractions of every pending point; each point takes the first (largest) t that passes,
+        # as the one-at-a-time search of `solve.newton`. The first call tries the full step,
+        # and with it, when they are few, the first fractions for the points whose last step
+        # was cut (they are likely to need them).
+        pending = np.arange(len(ia))
+        tried = np.zeros(len(ia), dtype=int)
+        cuts = int(cut[ia].sum())
+        few = cuts * LINE_SEARCH_BLOCK <= LINE_SEARCH_ROWS
+        k = np.where(cut[ia] & few, min(LINE_SEARCH_TRIES, _block(cuts)), 1)
         while len(pending):
-            # the next `block` halvings of every pending point in one call; each point takes
-            # the first (largest) t that passes, as the one-at-a-time search of `solve.newton`
-            k = min(block, LINE_SEARCH_TRIES - tried)
-            rows = np.repeat(pending, k)
+            seg = np.repeat(np.arange(len(pending)), k)
+            rows = pending[seg]
+            j = tried[rows] + np.arange(len(rows)) - (np.cumsum(k) - k)[seg]
             who = ia[rows]
-            t = np.tile(0.5 ** np.arange(tried, tried + k), len(pending))
+            t = 0.5**j
             candidate = x[who] + t[:, None] * step[rows]
             with np.errstate(all="ignore"):
                 trial = _residual(pts.take(who), candidate)
@@ -393,24 +450,61 @@ def _newton(pts: _Points, u0: np.ndarray, stragglers: int) -> dict[str, np.ndarr
             accept = np.isfinite(merit_trial) & (
                 merit_trial <= (1.0 - 2.0 * ARMIJO * t) * merit[who]
             )
-            accept = accept.reshape(len(pending), k)
-            passed = accept.any(axis=1)
-            pick = np.flatnonzero(passed) * k + accept.argmax(axis=1)[passed]
-            took = ia[pending[passed]]
+            hit = np.flatnonzero(accept)  # rows in order: the first hit of each point is taken
+            first = np.ones(len(hit), dtype=bool)
+            first[1:] = seg[hit[1:]] != seg[hit[:-1]]
+            pick = hit[first]
+            owner = seg[pick]
+            took = ia[pending[owner]]
             x[took] = candidate[pick]
             f[took] = f_trial[pick]
             jac[took] = trial["J"][pick]
             merit[took] = merit_trial[pick]
+            cut[took] = j[pick] > 0
+            tried[pending] += k
+            passed = np.zeros(len(pending), dtype=bool)
+            passed[owner] = True
             pending = pending[~passed]
-            tried += k
-            block = LINE_SEARCH_BLOCK
-            if tried == LINE_SEARCH_TRIES:
-                active[ia[pending]] = False
-                break
+            spent = tried[pending] >= LINE_SEARCH_TRIES
+            active[ia[pending[spent]]] = False
+            pending = pending[~spent]
+            k = np.minimum(_block(len(pending)), LINE_SEARCH_TRIES - tried[pending])
+    # every converged point polished at once (each from its own x, f, J, which stay as they
+    # were at its convergence)
+    idx = np.flatnonzero(converged & polish)
+    if len(idx):
+        _polish(pts, x, f, jac, final, idx)
     return {
         "u": x, "converged": converged, "iterations": iterations, "residual": final,
         "straggler": straggler,
     }  # fmt: skip
+
+
+def _block(pending: int) -> int:
+    """How many step fractions each of `pending` points tries in one call."""
+    return max(LINE_SEARCH_BLOCK, LINE_SEARCH_ROWS // max(pending, 1))
+
+
+def _polish(
+    pts: _Points, x: np.ndarray, f: np.ndarray, jac: np.ndarray, res: np.ndarray, idx: np.ndarray
+) -> None:
+    """`solve._polish` at the converged points idx: x, f, jac and res updated in place."""
+    step, ok = _solve3(jac[idx], f[idx])
+    ok &= np.max(np.abs(step), axis=1) > POLISH_STEP
+    idx, step = idx[ok], step[ok]
+    if not len(idx):
+        return
+    candidate = x[idx] - step
+    trial = _residual(pts.take(idx), candidate)
+    res_trial = np.max(np.abs(trial["F"]), axis=1)
+    take = res_trial <= res[idx]
+    idx = idx[take]
+    x[idx], f[idx], jac[idx], res[idx] = (
+        candidate[take],
+        trial["F"][take],
+        trial["J"][take],
+        res_trial[take],
+    )
 
 
 def _hessian(pts: _Points, ev: dict) -> np.ndarray:
@@ -516,7 +610,7 @@ def _outputs(pts: _Points, ev: dict) -> dict[str, np.ndarray]:
     }
 
 
-def _continuation(pts: _Points) -> dict[str, np.ndarray]:
+def _continuations(pts: _Points) -> dict[str, np.ndarray]:
     """`solve._continuation` for all points at once: Newton at lam = CONTINUATION_LAM_START from
     the heavy-ridge start, then down to each point's lam, every point with its own adaptive
     ratio. Returns u, converged, iterations (all Newton iterations) and residual."""
@@ -525,7 +619,8 @@ def _continuation(pts: _Points) -> dict[str, np.ndarray]:
     a = 2.0 * pts.psi1 * lam
     gam = pts.p12 * (pts.mu1sq + pts.mustar2) / a
     s = 2.0 * np.sqrt(pts.P * (pts.mu1sq * (1.0 + pts.psi1) + pts.nu2) + pts.Q0 * pts.p12) / a
-    root = _newton(replace(pts, lam=lam), np.stack([np.log(gam), np.log(pts.Q0), np.log(s)], 1), 0)
+    start = np.stack([np.log(gam), np.log(pts.Q0), np.log(s)], axis=1)
+    root = _newton(replace(pts, lam=lam), start, 0, lam == target)  # polished: the last solves
     x, converged, total, final = (root[k] for k in ("u", "converged", "iterations", "residual"))
     factor = np.full(len(lam), CONTINUATION_FACTOR)
     going = converged & (lam > target)
@@ -534,7 +629,7 @@ def _continuation(pts: _Points) -> dict[str, np.ndarray]:
         nxt = np.maximum(lam[ig] / factor[ig], target[ig])
         nxt = np.where((target[ig] == 0.0) & (nxt < CONTINUATION_LAM_FLOOR), target[ig], nxt)
         sub = pts.take(ig)
-        trial = _newton(replace(sub, lam=nxt), x[ig], 0)
+        trial = _newton(replace(sub, lam=nxt), x[ig], 0, nxt == target[ig])
         total[ig] += trial["iterations"]
         ok = trial["converged"]
         took = ig[ok]
@@ -548,19 +643,11 @@ def _continuation(pts: _Points) -> dict[str, np.ndarray]:
     return {"u": x, "converged": converged, "iterations": total, "residual": final}
 
 
-def _go_on(problem: Problem, u: np.ndarray, iterations: int) -> Any:
-    """Case 5 of `solve` for a straggler of the batched Newton from the default start (stopped
-    after `iterations`): Newton goes on in `solve.newton`, then `solve.finish` (continuation,
-    certificate). The result, the TheoryError, or None."""
+def _go_on(problem: Problem, u: np.ndarray, iterations: int) -> RootResult:
+    """Newton for a straggler of the batched Newton (stopped after `iterations`), gone on in
+    `solve.newton` to the same iteration limit."""
     co = Coefficients.from_problem(problem)
-    root = newton(lambda v: residual(co, v), u.tolist(), max_iter=NEWTON_MAX_ITER - iterations)
-    iterations += root.iterations
-    try:
-        return finish(problem, co, co.eps_c(), root, iterations)
-    except TheoryError as error:
-        return error
-    except (ArithmeticError, ValueError, np.linalg.LinAlgError):
-        return None  # `solve` words the failure
+    return newton(lambda v: residual(co, v), u.tolist(), max_iter=NEWTON_MAX_ITER - iterations)
 
 
 def _generic(
@@ -573,18 +660,26 @@ def _generic(
         p12, q0 = pts.p12, pts.Q0
         u0 = np.stack([np.log(p12), np.log(q0), np.full_like(p12, math.log(DEFAULT_S))], axis=1)
     with np.errstate(all="ignore"):
-        root = _newton(pts, u0, STRAGGLERS if default else 0)
+        root = _newton(pts, u0, STRAGGLERS)
         u, converged, iterations, residual = (
             root[k] for k in ("u", "converged", "iterations", "residual")
         )
         out: list[Any] = [None] * len(problems)
+        for i in np.flatnonzero(root["straggler"]).tolist():
+            found = _go_on(problems[i], u[i], int(iterations[i]))
+            iterations[i] += found.iterations
+            if found.converged:
+                u[i], converged[i], residual[i] = found.x, True, found.residual
         if default:  # the rest of case 5 as `solve` does it, from where Newton stopped
-            straggler = root["straggler"]
-            for i in np.flatnonzero(straggler).tolist():
-                out[i] = _go_on(problems[i], u[i], int(iterations[i]))
-            failed = np.flatnonzero(~converged & ~straggler)
-            if len(failed):
-                cont = _continuation(pts.take(failed))
+            failed = np.flatnonzero(~converged)  # on to the continuation, as `solve.finish`
+            if len(failed) <= STRAGGLERS:  # cheaper in `solve._continuation` than in numpy
+                for i in failed.tolist():
+                    found, used = _continuation(problems[i])
+                    iterations[i] += used
+                    if found.converged:
+                        u[i], converged[i], residual[i] = found.x, True, found.residual
+            else:
+                cont = _continuations(pts.take(failed))
                 u[failed] = cont["u"]
                 converged[failed] = cont["converged"]
                 iterations[failed] += cont["iterations"]
@@ -624,13 +719,13 @@ def _transform(b: dict, a1: Any, poly: tuple[float, float, float], power: int) -
     if power == 1:
         f = c1 * b["h1"] + c2 * b["t1"]
         df = -(c1 * b["h2"] + c2 * b["t2"])
-        if c0 != 0.0:
+        if _present(c0):
             f = f + c0 * b["m1"]
             df = df - c0 * b["m2"]
     else:
         f = c1 * b["h2"] + c2 * b["t2"]
         df = -2.0 * (c1 * b["h3"] + c2 * b["t3"])
-        if c0 != 0.0:
+        if _present(c0):
             f = f + c0 * b["m2"]
             df = df - 2.0 * c0 * b["m3"]
     scale = a1**-power
@@ -682,30 +777,29 @@ def _interpolators(pts: _Points, norm: str) -> dict[str, np.ndarray]:
     """`solve._interpolator` for arrays (every point overparametrised): t, Q, the order
     parameters, residual, and `ok` (False where `solve` must decide: no root, infinite limit)."""
     m1s, ms, nu2 = pts.mu1sq, pts.mustar2, pts.nu2
-    k = (ms, m1s, 0.0)
 
-    def shape(t: np.ndarray) -> tuple[Any, np.ndarray]:
+    def shape(t: np.ndarray, m1s: Any, ms: Any, nu2: Any) -> tuple[Any, np.ndarray]:
         if norm == "norm":
             return m1s, ms + t
         return m1s * (1.0 + t), ms + t * nu2
 
-    slope = (0.0, 1.0) if norm == "norm" else (m1s, nu2)
-
     def excess(idx: np.ndarray, log_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         t = np.exp(log_t)
-        a1, a0 = shape(t)
-        b = _basis(pts.psi1[idx], a0 / a1, ms > 0.0)
-        value, d1, d0 = _transform(b, a1, k, 1)
+        m1s, ms, nu2 = pts.mu1sq[idx], _at(pts.mustar2, idx), _at(pts.nu2, idx)
+        a1, a0 = shape(t, m1s, ms, nu2)
+        b = _basis(pts.psi1[idx], a0 / a1, pts.has_ms)
+        value, d1, d0 = _transform(b, a1, (ms, m1s, 0.0), 1)
+        slope = (0.0, 1.0) if norm == "norm" else (m1s, nu2)
         return np.log(pts.p12[idx] * value), t * (slope[0] * d1 + slope[1] * d0) / value
 
     n = len(pts.psi1)
     log_t, ok = _decreasing_root(excess, n)
     log_t = np.where(ok, log_t, 0.0)
     t = np.exp(log_t)
-    a1, a0 = shape(t)
-    b = _basis(pts.psi1, a0 / a1, ms > 0.0)
+    a1, a0 = shape(t, m1s, ms, nu2)
+    b = _basis(pts.psi1, a0 / a1, pts.has_ms)
     P, p12 = pts.P, pts.p12  # noqa: N806
-    denom = 1.0 - p12 * _transform(b, a1, (ms * ms, 2.0 * m1s * ms, m1s * m1s), 2)[0]
+    denom = 1.0 - p12 * _transform(b, a1, (_prod(ms, ms), _prod(2.0, m1s, ms), m1s * m1s), 2)[0]
     num = pts.Q0 + (
         -2.0 * P * _transform(b, a1, (0.0, 1.0, 0.0), 1)[0]
         + P * _transform(b, a1, (0.0, ms, m1s), 2)[0]
@@ -729,7 +823,7 @@ def _order(pts: _Points, b: dict, a1: Any, th1: Any, b2: np.ndarray) -> dict[str
         + b2 * p12 * _value(b, a1, (0.0, ms, m1s), 2),
         "beta_w": th1 * pts.mu1 * pts.psi1 * pts.signal**2 * _value(b, a1, (0.0, 1.0, 0.0), 1),
         "grad_norm2": t1 * _value(b, a1, (0.0, nu2, m1s), 2)
-        + b2 * p12 * _value(b, a1, (ms * nu2, m1s * (ms + nu2), m1s * m1s), 2),
+        + b2 * p12 * _value(b, a1, (_prod(ms, nu2), _prod(m1s, ms + nu2), m1s * m1s), 2),
     }
 
 
@@ -783,46 +877,63 @@ def _limits(problems: list[Problem], pts: _Points, eps_c: np.ndarray) -> list[An
     return out
 
 
-def _group(problems: list[Problem]) -> list[Any]:
-    """Points sharing one activation: trivial and generic points here, the rest by `solve`."""
-    mom = problems[0].moments
+def _moments(problem: Problem) -> tuple[float, float, float] | None:
+    """(mu1, mu_star^2, nu^2) as `Coefficients.from_problem` sets them (round-off to 0), or None
+    for an activation left to `solve` (constant, or mu1 = 0: the moment formulas)."""
+    mom = problem.moments
     mu1, mustar2, nu2 = mom.mu1, mom.mu_star2, mom.nu2
     scale = mu1 * mu1 + mustar2 + nu2
-    out: list[Any] = [None] * len(problems)
-    if scale <= 0.0:
-        return out
-    mu1 = 0.0 if mu1 * mu1 <= MOMENT_ZERO * scale else mu1
+    if scale <= 0.0 or mu1 * mu1 <= MOMENT_ZERO * scale:
+        return None
     mustar2 = 0.0 if mustar2 <= MOMENT_ZERO * scale else mustar2
     nu2 = 0.0 if nu2 <= MOMENT_ZERO * scale else nu2
-    if mu1 == 0.0:
-        return out  # constant precision A: moment formulas, left to `solve`
+    return mu1, mustar2, nu2
+
+
+def _group(problems: list[Problem], moments: np.ndarray) -> list[Any]:
+    """Points whose activations share one structure (`_Points`; `moments`: their (mu1,
+    mu_star^2, nu^2), one row a point): trivial and generic points here, the rest by `solve`."""
+    out: list[Any] = [None] * len(problems)
     cols = np.array(
         [(p.psi1, p.psi2, p.eps, p.lam, p.signal, p.noise) for p in problems], dtype=float
     )
-    pts = _Points(*cols.T, mu1=mu1, mu1sq=mu1 * mu1, mustar2=mustar2, nu2=nu2)
+    mu1, mustar2, nu2 = moments.T
+    pts = _Points(
+        *cols.T, mu1=mu1, mu1sq=mu1 * mu1, mustar2=mustar2 if mustar2[0] > 0.0 else 0.0,
+        nu2=nu2 if nu2[0] > 0.0 else 0.0,
+    )  # fmt: skip
     with np.errstate(all="ignore"):
         eps_c = _eps_c(pts)
         trivial = (pts.eps > 0.0) & (pts.eps >= eps_c)
-        linear = mustar2 == 0.0 and nu2 == 0.0
-        mass = 1.0 if mustar2 > 0.0 else np.minimum(1.0, 1.0 / pts.psi1)
+        linear = pts.linear
+        mass = 1.0 if pts.has_ms else np.minimum(1.0, 1.0 / pts.psi1)
         over = pts.p12 * mass > 1.0
         limit = (pts.lam == 0.0) & over
         # exactly at the interpolation threshold without regularisation: an error
         special_case = (pts.eps == 0.0) & (pts.lam == 0.0) & (pts.p12 * mass == 1.0)
-        if linear:  # the exact-recovery phase is decided by `solve` (never at eps = 0, lam > 0)
-            special_case |= (
-                (pts.noise == 0.0) & (pts.psi1 >= 1.0) & (pts.psi2 > 1.0)
-                & ((pts.eps > 0.0) | (pts.lam == 0.0))
-            )  # fmt: skip
         special_case |= ~(pts.P > 0.0) | ~np.isfinite(eps_c)
         scale = np.hypot(pts.signal, pts.noise)  # `solve` rescales these (UNIT_RANGE)
         special_case |= (scale < UNIT_RANGE[0]) | (scale > UNIT_RANGE[1])
+        # where the exact-recovery phase can occur (never at eps = 0, lam > 0): its condition
+        recovery = np.zeros(len(problems), dtype=bool)
+        if linear:
+            recovery = (
+                (pts.noise == 0.0) & (pts.psi1 >= 1.0) & (pts.psi2 > 1.0)
+                & ((pts.eps > 0.0) | (pts.lam == 0.0)) & ~trivial & ~special_case
+            )  # fmt: skip
     for i in np.flatnonzero(trivial):
         q0 = problems[i].null_risk
         out[i] = TheoryResult.build(
             problems[i], regime="trivial", Q=q0, s=0.0, train_objective=q0, norm_a2=0.0,
             norm_w2=0.0, beta_w=0.0, grad_norm2=0.0, eps_c=float(eps_c[i]),
         )  # fmt: skip
+    for i in np.flatnonzero(recovery).tolist():
+        try:  # the phase condition as `solve` tests it; outside the phase, a point as any other
+            co = Coefficients.from_problem(problems[i])
+            out[i] = _exact_recovery(co, problems[i], float(eps_c[i]))
+            special_case[i] = out[i] is not None
+        except (ArithmeticError, ValueError):
+            special_case[i] = True  # left to `solve`
     rest = ~trivial & ~special_case
     for mask, method in ((rest & limit, _limits), (rest & ~limit, _generic)):
         idx = np.flatnonzero(mask)
@@ -839,11 +950,21 @@ def solve_batch(problems: Sequence[Problem]) -> list[TheoryResult | TheoryError]
     in the order of `problems`."""
     problems = list(problems)
     out: list[Any] = [None] * len(problems)
-    groups: dict[int, list[int]] = {}
+    moments: dict[int, tuple[float, float, float] | None] = {}
+    groups: dict[tuple[bool, bool], list[int]] = {}  # by (mu_star^2 > 0, nu^2 > 0)
+    rows: list[tuple[float, float, float]] = []
     for i, p in enumerate(problems):
-        groups.setdefault(id(p.activation), []).append(i)
+        key = id(p.activation)
+        if key not in moments:
+            moments[key] = _moments(p)
+        mom = moments[key]
+        rows.append(mom or (0.0, 0.0, 0.0))
+        if mom is not None:
+            groups.setdefault((mom[1] > 0.0, mom[2] > 0.0), []).append(i)
+    table = np.array(rows, dtype=float).reshape(-1, 3)
     for members in groups.values():
-        for i, result in zip(members, _group([problems[i] for i in members]), strict=True):
+        found = _group([problems[i] for i in members], table[members])
+        for i, result in zip(members, found, strict=True):
             out[i] = result
     for i, result in enumerate(out):
         if result is None:

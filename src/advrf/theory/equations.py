@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from scipy import special
 
@@ -64,7 +65,10 @@ class Coefficients:
         mu1 = 0.0 if mu1 * mu1 <= MOMENT_ZERO * scale else mu1
         mustar2 = 0.0 if mustar2 <= MOMENT_ZERO * scale else mustar2
         nu2 = 0.0 if nu2 <= MOMENT_ZERO * scale else nu2
-        return cls(
+        # the fields in one update of the instance dictionary, as `TheoryResult.build` (a frozen
+        # dataclass's __init__ sets them one by one; this runs once a solve)
+        out = object.__new__(cls)
+        out.__dict__.update(
             psi1=problem.psi1,
             psi2=problem.psi2,
             eps=problem.eps,
@@ -77,6 +81,8 @@ class Coefficients:
             nu2=nu2,
             spectrum=Spectrum(problem.psi1),
         )
+        out.__post_init__()
+        return out
 
     # Derived once (the solver reads them in every evaluation).
     linear: bool = field(init=False)  # mu_star = nu = 0: the features span only the inputs
@@ -91,17 +97,18 @@ class Coefficients:
     km: Poly = field(init=False)
 
     def __post_init__(self) -> None:
-        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
         m1s, ms, nu2 = self.mu1sq, self.mustar2, self.nu2
-        set_("linear", ms == 0.0 and nu2 == 0.0)
-        set_("p12", self.psi1 / self.psi2)
-        set_("Q0", self.signal**2 + self.noise**2)
-        set_("P", self.psi1 * self.signal**2 * m1s)
-        set_("k", (ms, m1s, 0.0))
-        set_("lk", (0.0, ms, m1s))
-        set_("kk", (ms**2, 2.0 * m1s * ms, m1s**2))
-        set_("lm", (0.0, nu2, m1s))
-        set_("km", (ms * nu2, m1s * (ms + nu2), m1s**2))
+        self.__dict__.update(
+            linear=ms == 0.0 and nu2 == 0.0,
+            p12=self.psi1 / self.psi2,
+            Q0=self.signal**2 + self.noise**2,
+            P=self.psi1 * self.signal**2 * m1s,
+            k=(ms, m1s, 0.0),
+            lk=(0.0, ms, m1s),
+            kk=(ms**2, 2.0 * m1s * ms, m1s**2),
+            lm=(0.0, nu2, m1s),
+            km=(ms * nu2, m1s * (ms + nu2), m1s**2),
+        )
 
     def precision(self, th1: float, th2: float) -> tuple[float, float]:
         """(a1, a0) with A(l) = 2 psi1 lam + th1 k(l) + th2 m(l) = a1 l + a0."""
@@ -131,8 +138,7 @@ L: Poly = (0.0, 1.0, 0.0)
 LL: Poly = (0.0, 0.0, 1.0)
 
 
-@dataclass(frozen=True)
-class LossTerms:
+class LossTerms(NamedTuple):
     """th1, th2, b2 and their derivatives with respect to (log gam, log Q, log s)."""
 
     th1: float
@@ -230,8 +236,7 @@ Triple = tuple[float, float, float]
 ZERO3: Triple = (0.0, 0.0, 0.0)
 
 
-@dataclass(frozen=True)
-class Integrals:
+class Integrals(NamedTuple):
     """The MP integrals of the equations at A = a1 l + a0, each as (I, dI/dth1, dI/dth2):
 
     g = int k/A, q1 = int l/A, q2 = int l k/A^2, q3 = int k^2/A^2, s1 = int l m/A^2,
@@ -384,8 +389,7 @@ def q_rhs(
     return qf, weight * ds_th1 + b2 * p12 * q3[1], weight * ds_th2 + b2 * p12 * q3[2], p12 * q3[0]
 
 
-@dataclass(frozen=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     """Residual F(u), Jacobian dF/du, and what the outputs and the Hessian need, at one point u."""
 
     F: tuple[float, float, float]
@@ -412,7 +416,7 @@ def residual(co: Coefficients, u: tuple[float, float, float]) -> Evaluation:
     t1, t2, db2 = lt.dth1, lt.dth2, lt.db2  # d(th1, th2, b2)/du
 
     g = ints.g
-    F1 = math.log(gam) - math.log(p12 * g[0])  # noqa: N806
+    F1 = math.log(gam / (p12 * g[0]))  # noqa: N806
     gi = 1.0 / g[0]
     row1 = (
         1.0 - (g[1] * t1[0] + g[2] * t2[0]) * gi,
@@ -423,7 +427,7 @@ def residual(co: Coefficients, u: tuple[float, float, float]) -> Evaluation:
     qf, dq_th1, dq_th2, dq_b2 = q_rhs(co, th1, th2, b2, ints)
     if not qf > 0.0:
         raise FloatingPointError("Q equation left its domain (Q <= 0)")
-    F2 = math.log(Q) - math.log(qf)  # noqa: N806
+    F2 = math.log(Q / qf)  # noqa: N806
     qi = 1.0 / qf
     row2 = (
         -(dq_th1 * t1[0] + dq_th2 * t2[0] + dq_b2 * db2[0]) * qi,
@@ -432,7 +436,7 @@ def residual(co: Coefficients, u: tuple[float, float, float]) -> Evaluation:
     )
     s1, s2 = ints.s1, ints.s2
     sf = th1 * th1 * P * s1[0] + b2 * p12 * s2[0]
-    F3 = 2.0 * math.log(s) - math.log(sf)  # noqa: N806
+    F3 = 2.0 * math.log(s / math.sqrt(sf))  # noqa: N806
     ds_th1 = P * (2.0 * th1 * s1[0] + th1 * th1 * s1[1]) + b2 * p12 * s2[1]
     ds_th2 = P * th1 * th1 * s1[2] + b2 * p12 * s2[2]
     ds_b2 = p12 * s2[0]
@@ -450,8 +454,7 @@ def _basis(co: Coefficients, a1: float, a0: float) -> Basis | None:
     return basis(co.psi1, a0 / a1, with_atom=co.mustar2 > 0.0) if a1 > 0.0 else None
 
 
-@dataclass(frozen=True)
-class OrderParameters:
+class OrderParameters(NamedTuple):
     """Limits of ||a||^2, ||w||^2, <beta, w> (w = Theta^T a / sqrt d) and s^2 = a^T M a."""
 
     norm_a2: float
@@ -494,6 +497,8 @@ def order_parameters(
                 f = c1 * b.h1 + c2 * b.t1
                 if c0 != 0.0:
                     f += c0 * b.m1
+            elif c1 == 0.0:  # int l^2/A^2 alone: finite where int l/A^2 is not (x = 0, psi1 = 1)
+                f = c2 * b.t2
             else:
                 f = c1 * b.h2 + c2 * b.t2
                 if c0 != 0.0:

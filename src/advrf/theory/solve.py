@@ -13,7 +13,11 @@ Cases, checked in this order (docs/theory.md, sections 7, 8 and 11):
    precision), else it is the start of Newton.
 5. otherwise the three equations of `advrf.theory.equations` by Newton's method in
    u = (log gam, log Q, log s), from the warm start, else the default start, else by continuation
-   in lam from a heavily regularised problem (the solution is unique and continuous in lam).
+   in lam from a heavily regularised problem (the solution is unique and continuous in lam);
+   where that fails too (docs/theory.md, section 11, "Holes, boundaries and extremes"): the
+   linear activation with noise << signal by continuation in the noise, eps = 0 by the scalar
+   ridge reduction, eps > 0 below rounding at the eps = 0 point. The linear activation with
+   0 < noise < NOISE_FLOOR signal is scaled from two certified solutions (`_below_noise_floor`).
 
 Every Newton point is certified: residual below NEWTON_TOL, a forward error bound of the errors
 below ERROR_BOUND_MAX, and the analytic Hessian of the scalar saddle function with the inertia
@@ -38,6 +42,7 @@ from advrf.theory.equations import (
     L,
     LossTerms,
     loss_terms,
+    nonzero_inverse_square,
     order_parameters,
     residual,
     saddle_hessian,
@@ -50,11 +55,22 @@ NEWTON_TOL = 1e-12  # max |F| of the log-form equations (relative error of gam, 
 NEWTON_MAX_ITER = 60
 NEWTON_MAX_STEP = 2.0  # largest change of any log-unknown in one Newton step
 LINE_SEARCH_MIN = 1e-10  # smallest step fraction tried by the backtracking line search
+# After convergence, one more full Newton step (not counted as an iteration) when it would still
+# move u by more than this: it leaves u at the root to rounding, not anywhere within NEWTON_TOL.
+POLISH_STEP = 1e-13
 ARMIJO = 1e-4
 CONTINUATION_LAM_START = 1e4  # heavily regularised starting point of the lam continuation
 CONTINUATION_LAM_FLOOR = 1e-14  # below this, the continuation to lam = 0 jumps to 0
 CONTINUATION_FACTOR = 10.0  # initial ratio between successive lam of the continuation
 CONTINUATION_MIN_FACTOR = 1.05  # give up when the adaptive ratio falls below this
+# noise continuation (linear activation, noise << signal): start at this noise / signal, ratio
+NOISE_CONTINUATION_START = 1e-3
+NOISE_CONTINUATION_FACTOR = 1e4
+NOISE_FLOOR = 1e-22  # linear activation: below this noise / signal, scaled (`_below_noise_floor`)
+# Failure messages: the scales the solver is checked on (validation/theory_extremes.py), and the
+# residual below which a Newton failure is a stall at the rounding level.
+CHECKED_SCALES = (1e-6, 1e6)
+STALL_RESIDUAL = 1e-8
 HESSIAN_TINY = 1e-280  # a Hessian row below this (e.g. eps^2 s^2 underflowing) has decoupled
 _SYEV = linalg.get_lapack_funcs("syev", (np.zeros((2, 2)),))
 FREE_ALL = [0, 1, 2, 3, 4, 5]  # (Q, s, gam, b2, th1, th2)
@@ -70,7 +86,7 @@ ERROR_BOUND_MAX = 1e-8
 INTERPOLATOR_LOG_RANGE = 40.0  # bracket of log delta / log rho in the interpolation limits
 UNIT_RANGE = (1e-30, 1e30)  # sqrt(F1^2 + tau^2) solved as given; outside, scaled to 1 (_solve)
 PREDICTOR_ALIGNMENT = 0.999  # cosine of consecutive parameter steps for `_predicted_start`
-PREDICTOR_POINTS = 3  # solved points the warm start of `solve_curve` extrapolates from
+PREDICTOR_POINTS = 4  # solved points the warm start of `solve_curve` extrapolates from
 ROOT_LOG_LIMIT = 700.0  # widest bracket of log delta / log rho (exp overflows past ~709)
 ROOT_MAX_ITER = 200  # Newton-bisection steps of the interpolation limits (bisection alone: ~60)
 EPS = float(np.finfo(float).eps)
@@ -149,8 +165,11 @@ class TheoryResult:
         inertia: tuple[int, int] | None = None,
     ) -> TheoryResult:
         """The one constructor: standard_error = Q, robust_error from (Q, s, eps_test),
-        phase "trivial" exactly for the trivial regime. Every result is converged."""
-        return cls(
+        phase "trivial" exactly for the trivial regime. Every result is converged.
+        The fields are set in one update of the instance dictionary: the generated __init__ of a
+        frozen dataclass sets them one by one (1.5 us a result, 10^4 in a grid)."""
+        out = object.__new__(cls)
+        out.__dict__.update(
             problem=problem,
             robust_error=robust_error(Q, s, problem.eps_test),
             standard_error=Q,
@@ -170,6 +189,7 @@ class TheoryResult:
             regime=regime,
             inertia=inertia,
         )
+        return out
 
 
 @dataclass(frozen=True)
@@ -184,11 +204,20 @@ class RootResult:
     last: Any = None  # what `fun` returned at x
 
 
+def _pivot(p: float) -> float:
+    if not (p != 0.0 and -math.inf < p < math.inf):
+        raise ArithmeticError("singular matrix")
+    return p
+
+
 def linear_solve(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[float]:
-    """x with a x = b, Gaussian elimination with partial pivoting (pure Python: the systems
-    here are 3 x 3, where numpy's call overhead dominates). Raises ArithmeticError when a is
-    singular (a zero pivot) or not finite."""
+    """x with a x = b, Gaussian elimination with partial pivoting (the first row of largest
+    |pivot|; pure Python: the systems here are 3 x 3, where numpy's call overhead dominates, and
+    unrolled for that size). Raises ArithmeticError when a is singular (a zero pivot) or not
+    finite."""
     n = len(b)
+    if n == 3:
+        return _linear_solve3(a, b)
     rows = [[*a[i], b[i]] for i in range(n)]
     for col in range(n):
         pivot = col
@@ -196,9 +225,7 @@ def linear_solve(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[float
             if abs(rows[r][col]) > abs(rows[pivot][col]):
                 pivot = r
         head = rows[pivot]
-        p = head[col]
-        if not (p != 0.0 and -math.inf < p < math.inf):
-            raise ArithmeticError("singular matrix")
+        p = _pivot(head[col])
         rows[col], rows[pivot] = head, rows[col]
         for r in range(col + 1, n):
             row = rows[r]
@@ -216,6 +243,41 @@ def linear_solve(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[float
     return x
 
 
+def _pivot(p: float) -> float:
+    if not (p != 0.0 and -math.inf < p < math.inf):
+        raise ArithmeticError("singular matrix")
+    return p
+
+
+def _linear_solve3(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[float]:
+    """`linear_solve` for n = 3, the same operations in the same order."""
+    r0, r1, r2 = [*a[0], b[0]], [*a[1], b[1]], [*a[2], b[2]]
+    if abs(r1[0]) > abs(r0[0]):
+        if abs(r2[0]) > abs(r1[0]):
+            r0, r2 = r2, r0
+        else:
+            r0, r1 = r1, r0
+    elif abs(r2[0]) > abs(r0[0]):
+        r0, r2 = r2, r0
+    p = _pivot(r0[0])
+    for row in (r1, r2):
+        factor = row[0] / p
+        if factor != 0.0:
+            row[1] -= factor * r0[1]
+            row[2] -= factor * r0[2]
+            row[3] -= factor * r0[3]
+    if abs(r2[1]) > abs(r1[1]):
+        r1, r2 = r2, r1
+    p = _pivot(r1[1])
+    factor = r2[1] / p
+    if factor != 0.0:
+        r2[2] -= factor * r1[2]
+        r2[3] -= factor * r1[3]
+    x2 = r2[3] / _pivot(r2[2])
+    x1 = (r1[3] - r1[2] * x2) / r1[1]
+    return [(r0[3] - r0[1] * x1 - r0[2] * x2) / r0[0], x1, x2]
+
+
 def newton(
     fun: Callable[[tuple[float, ...]], Any],
     x0: Sequence[float],
@@ -223,13 +285,14 @@ def newton(
     tol: float = NEWTON_TOL,
     max_iter: int = NEWTON_MAX_ITER,
     max_step: float = NEWTON_MAX_STEP,
+    polish: bool = True,
 ) -> RootResult:
     """Damped Newton for F(x) = 0 with the exact Jacobian.
 
     `fun(x)` returns an object with attributes F (residual) and J (Jacobian rows); it may raise
     ArithmeticError or ValueError outside its domain, which the line search treats as a failed
     trial. Steps are capped at `max_step` in the max norm and backtracked until the merit
-    |F|^2 / 2 decreases (Armijo).
+    |F|^2 / 2 decreases (Armijo). A converged x is polished (`_polish`) unless `polish` is False.
     """
     x = tuple(float(v) for v in x0)
     try:
@@ -244,7 +307,9 @@ def newton(
         if not math.isfinite(res):
             return RootResult(x, it, math.inf, False, "non-finite residual", ev)
         if res < tol:
-            return RootResult(x, it, res, True, "converged", ev)
+            if not polish:
+                return RootResult(x, it, res, True, "converged", ev)
+            return _polish(fun, x, ev, res, it)
         if it == max_iter:
             break
         try:
@@ -275,6 +340,28 @@ def newton(
     return RootResult(x, max_iter, res, False, "iteration limit", ev)
 
 
+def _polish(
+    fun: Callable[[tuple[float, ...]], Any], x: tuple[float, ...], ev: Any, res: float, it: int
+) -> RootResult:
+    """The converged x, or x - J^-1 F when that step exceeds POLISH_STEP and its residual is not
+    larger (two evaluations of the same equations that stop Newton at different iterates below
+    the tolerance then agree at the root, to rounding)."""
+    try:
+        step = linear_solve(ev.J, ev.F)
+    except ArithmeticError:
+        step = [0.0]
+    if max(abs(v) for v in step) > POLISH_STEP:
+        candidate = tuple(xi - si for xi, si in zip(x, step, strict=True))
+        try:
+            trial = fun(candidate)
+            res_trial = max(abs(v) for v in trial.F)
+            if res_trial <= res:
+                return RootResult(candidate, it, res_trial, True, "converged", trial)
+        except (ArithmeticError, ValueError):
+            pass
+    return RootResult(x, it, res, True, "converged", ev)
+
+
 def _describe(problem: Problem) -> str:
     p = problem
     return (
@@ -284,9 +371,46 @@ def _describe(problem: Problem) -> str:
 
 
 def _fail(problem: Problem, why: str, res: float, iterations: int) -> TheoryError:
+    stall = (
+        f"; Newton stalled above its tolerance {NEWTON_TOL:g}: rounding of the equations"
+        if res < STALL_RESIDUAL
+        else ""
+    )
     return TheoryError(
         f"theory did not converge for {_describe(problem)}: {why} "
-        f"(final residual {res:.3g} after {iterations} iterations)"
+        f"(final residual {res:.3g} after {iterations} iterations){stall}{_far_scales(problem)}"
+    )
+
+
+def _far_scales(problem: Problem) -> str:
+    """The scales of `problem` outside CHECKED_SCALES, said in a failure message ('' if none).
+
+    Scales: psi1, psi2, psi1 / psi2, lam and psi1 lam (the ridge against the data term),
+    eps / eps_c and noise / signal, each when positive (eps_test only enters the outputs). Far
+    outside, the terms of the equations differ by many orders of magnitude (docs/theory.md,
+    section 11).
+    """
+    p = problem
+    scales = [("psi1", p.psi1), ("psi2", p.psi2), ("psi1 / psi2", p.psi1 / p.psi2),
+              ("lam", p.lam), ("psi1 lam", p.psi1 * p.lam),
+              ("noise / signal", p.noise / p.signal)]  # fmt: skip
+    if p.eps > 0.0 and math.isfinite(p.psi1):
+        try:
+            scales.append(("eps / eps_c", p.eps / Coefficients.from_problem(p).eps_c()))
+        except (ArithmeticError, ValueError):
+            pass
+    low, high = CHECKED_SCALES
+    far = [
+        f"{name} = {v:.3g}"
+        for name, v in scales
+        if 0.0 < v < math.inf and not low <= v <= high  # psi1 = inf: its own limit, not a scale
+    ]
+    if not far:
+        return ""
+    return (
+        f"; {', '.join(far)} outside {low:g}..{high:g}, the scales where the solver is checked: "
+        "beyond, the terms of the equations differ by many orders of magnitude and double "
+        "precision may not resolve them"
     )
 
 
@@ -324,8 +448,8 @@ def _heavy_ridge_start(co: Coefficients) -> tuple[float, float, float]:
     return (math.log(gam), math.log(co.Q0), math.log(s))
 
 
-def _newton_system(co: Coefficients, start: Sequence[float]) -> RootResult:
-    return newton(lambda u: residual(co, u), start)
+def _newton_system(co: Coefficients, start: Sequence[float], polish: bool = True) -> RootResult:
+    return newton(lambda u: residual(co, u), start, polish=polish)
 
 
 def _continuation(problem: Problem) -> tuple[RootResult, int]:
@@ -333,7 +457,8 @@ def _continuation(problem: Problem) -> tuple[RootResult, int]:
     target = problem.lam
     lam = max(CONTINUATION_LAM_START, target)
     co = Coefficients.from_problem(problem.with_(lam=lam))
-    root = _newton_system(co, _heavy_ridge_start(co))
+    # (only the last solve of the continuation is polished: the others are starts)
+    root = _newton_system(co, _heavy_ridge_start(co), polish=lam == target)
     total = root.iterations
     if not root.converged:
         return root, total
@@ -342,11 +467,92 @@ def _continuation(problem: Problem) -> tuple[RootResult, int]:
         nxt = max(lam / factor, target)
         if target == 0.0 and nxt < CONTINUATION_LAM_FLOOR:
             nxt = target  # a positive target is approached geometrically all the way
-        trial = _newton_system(Coefficients.from_problem(problem.with_(lam=nxt)), root.x)
+        co = Coefficients.from_problem(problem.with_(lam=nxt))
+        trial = _newton_system(co, root.x, polish=nxt == target)
         total += trial.iterations
         if trial.converged:
             root, lam = trial, nxt
             factor = min(factor * factor, CONTINUATION_FACTOR)
+        else:
+            factor = math.sqrt(factor)
+            if factor < CONTINUATION_MIN_FACTOR:
+                return trial, total
+    return root, total
+
+
+def _below_noise_floor(problem: Problem, eps_c: float) -> TheoryResult:
+    """Linear activation, 0 < tau < NOISE_FLOOR F1: the solution at tau from those at
+    tau_1 = 100 NOISE_FLOOR F1 and tau_2 = NOISE_FLOOR F1 (both solved and certified).
+
+    The noise enters the equations through sigma2 = tau^2 (psi1 >= 1) and Q; as tau -> 0 each
+    output tends to a power law X = X_1 (tau / tau_1)^p: Q -> Q(0) > 0 (p = 0) or, inside the
+    exact-recovery phase and for least squares without noise, Q ~ tau^2, gam ~ tau or constant,
+    with relative corrections O(tau / F1) (the 1 of 1 + 2 gam, the ridge against th1 ~ 1 / gam),
+    below 1e-19 here. The exponents are measured, p = log(X_2 / X_1) / log(tau_2 / tau_1), and
+    must be within 1e-10 of 0, 1 or 2 for Q, gam, s, the training objective, ||a||^2, ||w||^2
+    and <beta, w>; else TheoryError.
+    """
+    tau2 = NOISE_FLOOR * problem.signal  # exactly the floor: not below it again
+    tau1 = 100.0 * tau2
+    first = _solve_unit(problem.with_(noise=tau1), None)
+    second = _solve_unit(problem.with_(noise=tau2), None)
+    ratio = problem.noise / tau1
+    names = ("Q", "gam", "s", "train_objective", "norm_a2", "norm_w2", "beta_w")
+    values = {}
+    for name in names:
+        x1, x2 = getattr(first, name), getattr(second, name)
+        positive = 0.0 < x1 < math.inf and 0.0 < x2 < math.inf
+        power = math.log(x2 / x1) / math.log(0.01) if positive else 0.0  # x1 == x2: 0 or inf
+        if not (positive or x1 == x2) or abs(power - round(power)) > 1e-10:
+            raise TheoryError(
+                f"theory cannot certify {_describe(problem)}: below noise / signal = "
+                f"{NOISE_FLOOR:g} the solution is scaled from noise {tau1:g} and "
+                f"{tau2:g}, but {name} ({x1:.6g}, {x2:.6g}) does not follow a power "
+                f"0, 1 or 2 of the noise there"
+            )
+        values[name] = x1 * ratio ** round(power) if positive else x1
+    return TheoryResult.build(
+        problem, regime=first.regime, Q=values["Q"], s=values["s"],
+        train_objective=values["train_objective"], norm_a2=values["norm_a2"],
+        norm_w2=values["norm_w2"], beta_w=values["beta_w"], grad_norm2=values["s"] ** 2,
+        eps_c=eps_c, iterations=first.iterations + second.iterations,
+        residual=max(first.residual, second.residual), gam=values["gam"],
+        inertia=first.inertia,
+    )  # fmt: skip
+
+
+def _noise_continuation(problem: Problem) -> tuple[RootResult, int]:
+    """Solve at noise = NOISE_CONTINUATION_START signal, then follow the solution down to
+    problem.noise (linear activation: with psi1 >= 1, sigma2 = tau^2 and E_std ~ tau^2 inside
+    the exact-recovery phase, out of reach of the default start for tau << F1). Each start
+    extrapolates (log gam, log Q, log s) linearly in log tau from the two previous solutions
+    (exact when E_std ~ tau^2, gam ~ tau); the ratio between steps adapts as in `_continuation`.
+    """
+    target = problem.noise
+    tau = NOISE_CONTINUATION_START * problem.signal
+    co = Coefficients.from_problem(problem.with_(noise=tau))
+    root = _newton_system(co, default_start(co))
+    total = root.iterations
+    if not root.converged:
+        root, used = _continuation(problem.with_(noise=tau))
+        total += used
+    if not root.converged:
+        return root, total
+    solved = [(math.log(tau), root.x)]
+    factor = NOISE_CONTINUATION_FACTOR
+    while tau > target:
+        nxt = max(tau / factor, target)
+        start = root.x
+        if len(solved) == 2:
+            (t0, u0), (t1, u1) = solved
+            w = (math.log(nxt) - t1) / (t1 - t0)
+            start = tuple(b + w * (b - a) for a, b in zip(u0, u1, strict=True))
+        trial = _newton_system(Coefficients.from_problem(problem.with_(noise=nxt)), start)
+        total += trial.iterations
+        if trial.converged:
+            root, tau = trial, nxt
+            solved = [solved[-1], (math.log(tau), root.x)]
+            factor = min(factor * factor, NOISE_CONTINUATION_FACTOR)
         else:
             factor = math.sqrt(factor)
             if factor < CONTINUATION_MIN_FACTOR:
@@ -428,6 +634,8 @@ def _result_from_root(
     ev: Evaluation = root.last
     gam, Q, s, lt = ev.gam, ev.Q, ev.s, ev.loss  # noqa: N806
     bound = _error_bound(ev, problem.eps_test)
+    if not bound < ERROR_BOUND_MAX and _recovery_edges(co):
+        raise _near_recovery_edge(problem, co, Q, bound)
     if not bound < ERROR_BOUND_MAX:
         raise _fail(
             problem,
@@ -454,7 +662,9 @@ def _result_from_root(
         regime="adversarial" if co.eps > 0.0 else "ridge",
         Q=Q,
         s=s,
-        train_objective=training_loss(gam, Q, s, co.eps) + co.psi1 * co.lam * op.norm_a2,
+        # ||a||^2 = inf at lam = 0 (linear features at psi1 = 1) is not penalised
+        train_objective=training_loss(gam, Q, s, co.eps)
+        + (co.psi1 * co.lam * op.norm_a2 if co.lam else 0.0),
         norm_a2=op.norm_a2,
         norm_w2=op.norm_w2,
         beta_w=op.beta_w,
@@ -652,6 +862,48 @@ def _exact_recovery(co: Coefficients, problem: Problem, eps_c: float) -> TheoryR
     )
 
 
+def _recovery_edges(co: Coefficients) -> list[float]:
+    """The eps > 0 where the exact-recovery condition D of `_exact_recovery` is 0 ([] outside
+    the noiseless linear model with psi1 >= 1, psi2 > 1, or with lam > 0 at psi1 = 1).
+
+    With A0 = 1 - psi2 (E[Z^2; |Z| <= z*] + z*^2 P(|Z| > z*)), B = psi1 psi2^2 z*^2,
+    c = 2 psi1 lam / mu1^2 and e = eps^2: D e = -(B h1 e^2 - (A0 - B c h2) e + B c^2 h3 / 4),
+    a quadratic in e (one root at lam = 0); the phase is between its roots.
+    """
+    if not (co.linear and co.noise == 0.0 and co.psi1 >= 1.0 and co.psi2 > 1.0):
+        return []
+    if co.lam > 0.0 and co.psi1 == 1.0:
+        return []
+    base = basis(co.psi1, 0.0, with_atom=False)
+    z = SQRT_2 * float(special.erfinv(1.0 / co.psi2))
+    a0 = 1.0 - co.psi2 * (float(special.gammainc(1.5, 0.5 * z * z)) + z * z * math.erfc(z / SQRT_2))
+    b = co.psi1 * co.psi2**2 * z * z
+    c = 2.0 * co.psi1 * co.lam / co.mu1sq
+    qa, qb = b * base.h1, a0 - (b * c * base.h2 if c else 0.0)
+    qc = b * c * c * base.h3 / 4.0 if c else 0.0
+    disc = qb * qb - 4.0 * qa * qc
+    if not (qb > 0.0 and disc >= 0.0 and qa > 0.0):
+        return []
+    top = (qb + math.sqrt(disc)) / (2.0 * qa)
+    roots = [top, qc / (qa * top)] if qc > 0.0 else [top]
+    return [math.sqrt(e) for e in roots]
+
+
+def _near_recovery_edge(problem: Problem, co: Coefficients, Q: float, bound: float) -> TheoryError:  # noqa: N803
+    """The TheoryError of a point next to the exact-recovery boundary (noiseless linear model),
+    where the error bound of the solution exceeds ERROR_BOUND_MAX: E_std ~ (eps - eps*)^2 is
+    fixed by a difference that double precision resolves only to ~1e-16 of eps."""
+    edge = min(_recovery_edges(co), key=lambda e: abs(co.eps - e))
+    return TheoryError(
+        f"theory cannot certify the errors for {_describe(problem)}: eps is within a relative "
+        f"{abs(co.eps / edge - 1.0):.2g} of the exact-recovery boundary eps* = {edge!r} of the "
+        f"noiseless linear model, where E_std ({Q:.2g}, {Q / co.Q0:.2g} of the null risk) "
+        f"grows as (eps - eps*)^2; double precision resolves eps - eps* only to about 1e-16 "
+        f"of eps, so the relative error bound on E_std is {bound:.2g}, above "
+        f"{ERROR_BOUND_MAX:g} (at eps* itself E_std = 0: exact recovery)"
+    )
+
+
 def solve(problem: Problem, start: TheoryResult | WarmStart | None = None) -> TheoryResult:
     """The asymptotic robust and standard errors of `problem` (module docstring).
 
@@ -664,7 +916,15 @@ def solve(problem: Problem, start: TheoryResult | WarmStart | None = None) -> Th
     if math.isinf(problem.psi1):
         from advrf.theory.wide import solve_wide  # wide imports this module
 
-        return solve_wide(problem)
+        try:
+            return solve_wide(problem)
+        except TheoryError:
+            raise
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError) as error:
+            raise TheoryError(
+                f"wide-limit theory failed for {_describe(problem)}: "
+                f"{type(error).__name__}: {error}"
+            ) from None
     if start is None:
         return _solve(problem, None)
     try:
@@ -691,7 +951,12 @@ def _solve(problem: Problem, start: TheoryResult | WarmStart | None) -> TheoryRe
         unit = problem.with_(signal=max(problem.signal / c, SMALLEST), noise=problem.noise / c)
         if start is not None:
             start = replace(start, Q=start.Q / c / c, s=start.s / c)
-        r = _solve_unit(unit, start)
+        try:
+            r = _solve_unit(unit, start)
+        except TheoryError as error:
+            raise TheoryError(
+                str(error).replace(_describe(unit), f"{_describe(problem)} (solved at unit scale)")
+            ) from None
         c2 = c * c
         out = TheoryResult.build(
             problem, regime=r.regime, Q=r.Q * c2, s=r.s * c, train_objective=r.train_objective * c2,
@@ -727,6 +992,8 @@ def _solve_unit(problem: Problem, start: TheoryResult | WarmStart | None) -> The
     recovery = _exact_recovery(co, problem, eps_c)
     if recovery is not None:
         return recovery
+    if co.linear and 0.0 < co.noise < NOISE_FLOOR * co.signal:
+        return _below_noise_floor(problem, eps_c)
     iterations = 0
     root = None
     if co.lam == 0.0 and _overparametrised(co):
@@ -765,9 +1032,115 @@ def finish(
     if not root.converged:
         root, used = _continuation(problem)
         iterations += used
+    if not root.converged and co.linear and 0.0 < co.noise < NOISE_CONTINUATION_START * co.signal:
+        root, used = _noise_continuation(problem)
+        iterations += used
+    if not root.converged and co.eps == 0.0 and co.lam > 0.0:
+        return _ridge_reduction(problem, co, eps_c, root, iterations)
+    if not root.converged and co.eps > 0.0:
+        root = _from_eps_zero(problem, co, root)
     if not root.converged:
         raise _fail(problem, root.message, root.residual, iterations)
     return _result_from_root(problem, co, root, iterations, eps_c)
+
+
+def _from_eps_zero(problem: Problem, co: Coefficients, root: RootResult) -> RootResult:
+    """The eps = 0 solution as a Newton point of the eps > 0 equations, when the residual of
+    these at it is below NEWTON_TOL (eps so small that every term it adds is below rounding);
+    else `root`, the failure. The point is then certified like any Newton point."""
+    try:
+        ridge = _solve_unit(problem.with_(eps=0.0, eps_test=problem.eps_test), None)
+        u = (math.log(ridge.gam), math.log(ridge.Q), math.log(ridge.s))
+        ev = residual(co, u)
+    except (TheoryError, ArithmeticError, ValueError):
+        return root
+    res = max(abs(v) for v in ev.F)
+    if not res < NEWTON_TOL:
+        return root
+    return RootResult(u, root.iterations, res, True, "converged at the eps = 0 solution", ev)
+
+
+def _ridge_reduction(
+    problem: Problem, co: Coefficients, eps_c: float, root: RootResult, iterations: int
+) -> TheoryResult:
+    """eps = 0, lam > 0 as one scalar root, for the ridges Newton cannot reach (docs/theory.md,
+    section 11: lam so small that gam ~ 1 / lam or E_std ~ lam^2 leave double precision).
+
+    At eps = 0, th1 = 2 / (1 + 2 gam) and b2 = th1^2 Q exactly, so A = th1 (k + delta) with
+    delta = 2 psi1 lam / th1 = psi1 lam (1 + 2 gam), and (E1) becomes
+    p12 int k/(k + delta) + psi1 lam / delta = 1 (decreasing in delta: one root), solved in
+    y = log(delta / (psi1 lam)) = log(1 + 2 gam); then (E2) is linear in Q:
+    Q = [Q0 - 2 P int l/(k + delta) + P int l k/(k + delta)^2] / [1 - p12 int k^2/(k + delta)^2],
+    its numerator sigma2 + psi1 F1^2 delta^2 int_{l>0} dmu / (k + delta)^2 for the linear
+    activation (no cancellation when E_std << F1^2). The root is found in y = log delta when
+    overparametrised (delta tends to the ridgeless one, of order 1), else in
+    y = log(delta / (psi1 lam)) (delta ~ psi1 lam / (1 - p12 mu(k > 0))). Certified by the
+    root's residual and a forward error bound of Q below ERROR_BOUND_MAX; else the Newton
+    failure is raised.
+    """
+    sp, r = co.spectrum, co.psi1 * co.lam
+    log_r = math.log(r)
+    offset = 0.0 if _overparametrised(co) else log_r  # log delta = offset + y
+
+    def excess(y: float) -> tuple[float, float]:
+        """log(p12 int k/(k + delta) + psi1 lam / delta) and its derivative in y."""
+        delta = math.exp(offset + y)
+        value, _, d0 = sp.integrate_with_derivatives(co.k, co.mu1sq, co.mustar2 + delta, 1)
+        ridge = math.exp(log_r - offset - y)  # psi1 lam / delta
+        g = co.p12 * value + ridge
+        return math.log(g), (co.p12 * delta * d0 - ridge) / g
+
+    def error(y: float) -> float:
+        delta = math.exp(offset + y)
+        a0 = co.mustar2 + delta
+        if co.linear:
+            x = delta / co.mu1sq
+            sigma2 = co.noise**2 + (co.signal**2 * (1.0 - co.psi1) if co.psi1 < 1.0 else 0.0)
+            num = sigma2 + co.psi1 * co.signal**2 * x * x * nonzero_inverse_square(co.psi1, x)[0]
+        else:
+            num = co.Q0 - 2.0 * co.P * sp.integrate(L, co.mu1sq, a0, 1)
+            num += co.P * sp.integrate(co.lk, co.mu1sq, a0, 2)
+        denom = 1.0 - co.p12 * sp.integrate(co.kk, co.mu1sq, a0, 2)
+        if not (denom > 0.0 and num >= 0.0):
+            raise FloatingPointError("no finite ridge solution")
+        return num / denom
+
+    y = _decreasing_root(excess)
+    why = root.message
+    if y is not None:
+        try:
+            Q = error(y)  # noqa: N806
+            f, slope = excess(y)
+            h = 1e-6 * max(1.0, abs(y))
+            if Q > 0.0:  # d log Q / dy by central differences, times the error of y
+                dq = (math.log(error(y + h)) - math.log(error(y - h))) / (2.0 * h)
+            else:
+                dq = 0.0  # Q underflows to 0: it is 0 to double precision
+            bound = abs(dq) * (RESIDUAL_ROUNDING + abs(f)) / abs(slope)
+        except (ArithmeticError, ValueError) as err:
+            why, bound = f"scalar ridge reduction: {err}", math.inf
+        else:
+            why = f"scalar ridge reduction: relative error bound {bound:.2g} on E_std"
+        if bound < ERROR_BOUND_MAX and abs(f) < NEWTON_TOL:
+            log_u = offset + y - log_r  # log(1 + 2 gam) = log(delta / (psi1 lam))
+            op = order_parameters(co, 1.0, Q, co.mu1sq, co.mustar2 + math.exp(offset + y))
+            shrink = math.exp(-log_u)  # 1 / (1 + 2 gam): the training residuals are q shrunk
+            return TheoryResult.build(
+                problem,
+                regime="ridge",
+                Q=Q,
+                s=math.sqrt(op.grad_norm2),
+                train_objective=Q * shrink * shrink + co.psi1 * co.lam * op.norm_a2,
+                norm_a2=op.norm_a2,
+                norm_w2=op.norm_w2,
+                beta_w=op.beta_w,
+                grad_norm2=op.grad_norm2,
+                eps_c=eps_c,
+                iterations=iterations,
+                residual=abs(f),
+                gam=0.5 * math.expm1(log_u) if log_u < 700.0 else math.inf,
+            )
+    raise _fail(problem, f"{root.message}; {why}", root.residual, iterations)
 
 
 @dataclass(frozen=True)
@@ -787,24 +1160,32 @@ def _coordinates(p: Problem) -> tuple[float, ...]:
             p.noise)  # fmt: skip
 
 
-def _predicted_start(problems: Sequence[Problem], k: int, solved: Sequence[TheoryResult]) -> Any:
-    """The start of point k from the solutions of the points just before it (`solved`, two or
-    three, oldest first): polynomial extrapolation (linear from two, quadratic from three) of
+def _step(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[list[float], float]:
+    """The step from coordinates a to b and its length."""
+    d = [y - x for x, y in zip(a, b, strict=True)]
+    return d, math.sqrt(sum(v * v for v in d))
+
+
+def _predicted_start(
+    steps: Sequence[tuple[list[float], float]], solved: Sequence[TheoryResult]
+) -> Any:
+    """The start of a point from the solutions of the points just before it (`solved`, two to
+    PREDICTOR_POINTS, oldest first; `steps`: the `_step` from each of them to the next, the last
+    one to the point): polynomial extrapolation (linear from two, cubic from four) of
     (log gam, log Q, log s) in the arc length of parameter space, when the points lie on one
     line of it with steps of comparable length (a psi1 curve), else the last solution itself."""
     last = solved[-1]
     if not all(r.regime in ("adversarial", "ridge") for r in solved):
         return last
     m = len(solved)
-    x = [_coordinates(problems[i]) for i in range(k - m, k + 1)]
-    d = [[b - a for a, b in zip(x[i], x[i + 1], strict=True)] for i in range(m)]
-    n = [math.sqrt(sum(v * v for v in di)) for di in d]
+    d = [di for di, _ in steps]
+    n = [ni for _, ni in steps]
     for i in range(m - 1):
         ok = n[i] > 0.0 and 0.5 * n[i] <= n[i + 1] <= 2.0 * n[i]
         if not ok or sum(a * b for a, b in zip(d[i], d[i + 1], strict=True)) < (
             PREDICTOR_ALIGNMENT * n[i] * n[i + 1]
         ):
-            return last if i == m - 2 else _predicted_start(problems, k, solved[i + 1 :])
+            return last if i == m - 2 else _predicted_start(steps[i + 1 :], solved[i + 1 :])
     at = [0.0]
     for ni in n:
         at.append(at[-1] + ni)
@@ -824,7 +1205,7 @@ def solve_curve(
     """`solve` along a sequence, each point warm-started from the previous solved ones.
 
     The start is the previous solution, or, on a straight line of parameter space (a psi1 curve),
-    its extrapolation from the two or three previous ones (`_predicted_start`); a start that fails
+    its extrapolation from the two to four previous ones (`_predicted_start`); a start that fails
     is retried cold (`solve`). errors="raise": the first TheoryError propagates.
     errors="return": a failed point is returned as its TheoryError in place of its result and
     the curve goes on (the next point starts from the last solved one).
@@ -834,10 +1215,15 @@ def solve_curve(
     results: list[Any] = []
     previous: TheoryResult | None = None  # the last solved point
     solved: list[TheoryResult] = []  # the last PREDICTOR_POINTS consecutive solved points
-    for k, problem in enumerate(problems):
+    steps: list[tuple[list[float], float]] = []  # `_step` into each of the last points
+    x: tuple[float, ...] = ()
+    for problem in problems:
+        x, before = _coordinates(problem), x
+        if before:
+            steps = [*steps[1 - PREDICTOR_POINTS :], _step(before, x)]
         start: TheoryResult | WarmStart | None = solved[-1] if solved else previous
         if len(solved) >= 2:
-            start = _predicted_start(problems, k, solved)
+            start = _predicted_start(steps[-len(solved) :], solved)
         try:
             result = solve(problem, start=start)
         except TheoryError as error:

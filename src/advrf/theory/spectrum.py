@@ -32,13 +32,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # Polynomials in the eigenvalue l: (c0, c1, c2) means c0 + c1 l + c2 l^2.
 Poly = tuple[float, float, float]
 
 
-@dataclass(frozen=True)
-class Basis:
+class Basis(NamedTuple):
     """Transforms of mu at one x >= 0: f_p = int l^j / (l + x)^p for j = 0, 1, 2 and p = 1, 2, 3.
 
     Names: m* integrate 1 (atom included), h* integrate l, t* integrate l^2; the digit is p.
@@ -147,21 +147,25 @@ class Spectrum:
         x = base.x
         f, df = _poly_transform(poly, base, power)
         scale = a1**-power
-        return scale * f, -scale / a1 * (power * f + x * df), scale / a1 * df
+        x_df = x * df if x != 0.0 else 0.0  # x F_k'(x) -> 0 as x -> 0 even where F_k' diverges
+        return scale * f, -scale / a1 * (power * f + x_df), scale / a1 * df
 
 
 def _poly_transform(poly: Poly, b: Basis, power: int) -> tuple[float, float]:
-    """F_k(x) = int p(l) / (l + x)^k and F_k'(x) = -k int p(l) / (l + x)^(k+1)."""
+    """F_k(x) = int p(l) / (l + x)^k and F_k'(x) = -k int p(l) / (l + x)^(k+1).
+
+    A zero coefficient contributes nothing, also where its transform diverges (x = 0 at
+    psi1 = 1: int dmu / l^j for j >= 1); otherwise the same operations."""
     c0, c1, c2 = poly
     if power == 1:
-        f = c1 * b.h1 + c2 * b.t1
-        df = -(c1 * b.h2 + c2 * b.t2)
+        f = (c1 * b.h1 if c1 else 0.0) + c2 * b.t1
+        df = -((c1 * b.h2 if c1 else 0.0) + (c2 * b.t2 if c2 else 0.0))
         if c0 != 0.0:
             f += c0 * b.m1
             df -= c0 * b.m2
     else:
-        f = c1 * b.h2 + c2 * b.t2
-        df = -2.0 * (c1 * b.h3 + c2 * b.t3)
+        f = (c1 * b.h2 if c1 else 0.0) + (c2 * b.t2 if c2 else 0.0)
+        df = -2.0 * ((c1 * b.h3 if c1 else 0.0) + (c2 * b.t3 if c2 else 0.0))
         if c0 != 0.0:
             f += c0 * b.m2
             df -= 2.0 * c0 * b.m3

@@ -34,13 +34,15 @@ from advrf.theory.equations import (
     loss_terms,
     training_loss,
 )
-from advrf.theory.solve import RootResult, TheoryError, TheoryResult, newton
+from advrf.theory.solve import RootResult, TheoryError, TheoryResult, _far_scales, newton
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 SQRT_2 = math.sqrt(2.0)
 CONTINUATION_LAM_START = 1e4  # heavily regularised start of the continuation in lam
 CONTINUATION_LAM_FLOOR = 1e-14  # below this the continuation jumps to the target
 CONTINUATION_MIN_FACTOR = 1.05
+EXTRAPOLATION_LAM_START = 1e-2  # `_extrapolated_continuation`: first lam and largest ratio
+EXTRAPOLATION_FACTOR = 1e4
 HESSIAN_STEP = 1e-5
 RESIDUAL_ROUNDING = 1e-15
 ERROR_BOUND_MAX = 1e-8
@@ -226,7 +228,47 @@ def _solve_equations(problem: Problem, co: Coefficients) -> tuple[RootResult, in
         else:
             factor = math.sqrt(factor)
             if factor < CONTINUATION_MIN_FACTOR:
-                return trial, total
+                return _extrapolated_continuation(problem, co, trial, total)
+    return root, total
+
+
+def _extrapolated_continuation(
+    problem: Problem, co: Coefficients, failed: RootResult, total: int
+) -> tuple[RootResult, int]:
+    """Continuation in lam from EXTRAPOLATION_LAM_START down to a small lam, each start
+    extrapolated linearly in log lam from the two previous solutions: as lam -> 0 at eps > 0
+    gam ~ 1 / lam, s ~ lam and Q -> Q0 (nonlinear activation) or the lam = 0 values, power laws
+    that the plain continuation, which starts each step at the previous solution, cannot follow
+    (`failed`: its failure, returned when this one fails too)."""
+    target = co.lam
+    lam = EXTRAPOLATION_LAM_START
+    if not target < lam:
+        return failed, total
+    solve_at = lambda c, x0: newton(lambda u: residual(c, u), x0)  # noqa: E731
+    c = Coefficients.from_problem(problem.with_(lam=lam))
+    root = solve_at(c, _start(c, lam))
+    total += root.iterations
+    if not root.converged:
+        return failed, total
+    solved = [(math.log(lam), root.x)]
+    factor = EXTRAPOLATION_FACTOR
+    while lam > target:
+        nxt = max(lam / factor, target)
+        start = root.x
+        if len(solved) == 2:
+            (t0, u0), (t1, u1) = solved
+            w = (math.log(nxt) - t1) / (t1 - t0)
+            start = tuple(b + w * (b - a) for a, b in zip(u0, u1, strict=True))
+        trial = solve_at(Coefficients.from_problem(problem.with_(lam=nxt)), start)
+        total += trial.iterations
+        if trial.converged:
+            root, lam = trial, nxt
+            solved = [solved[-1], (math.log(lam), root.x)]
+            factor = min(factor * factor, EXTRAPOLATION_FACTOR)
+        else:
+            factor = math.sqrt(factor)
+            if factor < CONTINUATION_MIN_FACTOR:
+                return failed, total
     return root, total
 
 
@@ -295,12 +337,49 @@ def _min_norm(problem: Problem, co: Coefficients) -> TheoryResult:
                   norm_w2=s2 / m1, beta_w=f2 * kappa / co.mu1)  # fmt: skip
 
 
+def _ridge(problem: Problem, co: Coefficients, iterations: int) -> TheoryResult | None:
+    """eps = 0, lam > 0 at psi1 = inf in closed form, for the ridges Newton cannot reach (lam
+    below ~1e-20: gam ~ mu_star^2 / (2 lam psi2) leaves the range of the loss terms).
+
+    At eps = 0, th1 = 2 / (1 + 2 gam), b2 = th1^2 Q, th2 = 0. With r = 2 lam / th1 =
+    lam (1 + 2 gam) and kappa = th1 mu1^2 / D = mu1^2 / (r + mu1^2), (W1) is
+    psi2 (r - lam) = mu_star^2 + kappa r, i.e.
+    psi2 r^2 + (psi2 mu1^2 - mu_star^2 - mu1^2 - psi2 lam) r - (mu_star^2 + psi2 lam) mu1^2 = 0
+    (`_min_norm` at lam = 0), and (W2), (W3) give
+    Q = (F1^2 (1 - kappa)^2 + tau^2) / (1 - kappa^2 / psi2), s^2 = (F1^2 + Q / psi2) kappa^2;
+    lim psi1 lam ||a||^2 = lam [(F1^2 + Q / psi2) mu1^2 / (r + mu1^2)^2 + Q mu_star^2 / (psi2 r^2)].
+    None when the root is not positive or Q not finite.
+    """
+    m1, ms, psi2, f2, lam = co.mu1sq, co.mustar2, co.psi2, co.signal**2, co.lam
+    c = ms + psi2 * lam
+    b = psi2 * m1 - ms - m1 - psi2 * lam
+    root = math.sqrt(b * b + 4.0 * psi2 * c * m1)
+    r = 2.0 * c * m1 / (b + root) if b > 0.0 else (root - b) / (2.0 * psi2)
+    kappa = m1 / (r + m1)
+    denom = 1.0 - kappa * kappa / psi2
+    Q = (f2 * (r / (r + m1)) ** 2 + co.noise**2) / denom  # noqa: N806
+    if not (r > 0.0 and denom > 0.0 and 0.0 <= Q < math.inf):  # 0: E_std ~ lam^2 underflows
+        return None
+    s2 = (f2 + Q / psi2) * kappa * kappa
+    shrink = lam / r  # 1 / (1 + 2 gam)
+    ridge = lam * ((f2 + Q / psi2) * m1 / (r + m1) ** 2 + (Q * ms / (psi2 * r * r) if ms else 0.0))
+    return _build(problem, co, "wide_ridge", Q=Q, s=math.sqrt(s2),
+                  train_objective=Q * shrink * shrink + ridge, norm_w2=s2 / m1,
+                  beta_w=f2 * kappa / co.mu1, iterations=iterations,
+                  gam=0.5 * (r / lam - 1.0))  # fmt: skip
+
+
 def _newton_result(problem: Problem, co: Coefficients) -> TheoryResult:
     root, iterations = _solve_equations(problem, co)
+    if not root.converged and co.eps == 0.0 and co.lam > 0.0:
+        closed = _ridge(problem, co, iterations)
+        if closed is not None:
+            return closed
     if not root.converged:
         raise TheoryError(
             f"wide-limit theory did not converge for {_describe(problem)}: {root.message} "
             f"(final residual {root.residual:.3g} after {iterations} iterations)"
+            f"{_far_scales(problem)}"
         )
     ev: WideEvaluation = root.last
     bound = _error_bound(ev, problem.eps_test)
