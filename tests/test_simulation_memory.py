@@ -137,7 +137,7 @@ print(peak, peak_bytes(problem, SimulationSettings(d=d, variant="concentrated"))
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
 def test_model_predicts_the_measured_peak():
     """The peak resident set of a fresh process (less its baseline after the imports) at
-    d = 1000: the model within 20 % (measured 323 MB against 352 MB predicted,
+    d = 1000: the model within 20 % (measured 206 MB against 212 MB predicted,
     docs/benchmarks.md)."""
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
     env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
