@@ -538,26 +538,50 @@ def _noise_continuation(problem: Problem) -> tuple[RootResult, int]:
         total += used
     if not root.converged:
         return root, total
-    solved = [(math.log(tau), root.x)]
-    factor = NOISE_CONTINUATION_FACTOR
-    while tau > target:
-        nxt = max(tau / factor, target)
+    path, used, _ = log_extrapolated_path(
+        root,
+        tau,
+        target,
+        lambda value, x0: _newton_system(Coefficients.from_problem(problem.with_(noise=value)), x0),
+        NOISE_CONTINUATION_FACTOR,
+    )
+    return path, total + used
+
+
+def log_extrapolated_path(
+    root: RootResult,
+    value: float,
+    target: float,
+    solve_with: Callable[[float, tuple], RootResult],
+    max_factor: float,
+) -> tuple[RootResult, int, bool]:
+    """Follow the converged `root` at a parameter `value` down to `target` in geometric steps,
+    each start extrapolated linearly in log(value) from the two previous solutions (exact for
+    power laws); the ratio between steps starts at max_factor, is squared (up to max_factor)
+    after a success and square-rooted after a failure, and the path is abandoned below
+    CONTINUATION_MIN_FACTOR. solve_with(value, start) solves at one value. Returns (the root at
+    target, or the failed trial; Newton iterations; whether target was reached)."""
+    total = 0
+    solved = [(math.log(value), root.x)]
+    factor = max_factor
+    while value > target:
+        nxt = max(value / factor, target)
         start = root.x
         if len(solved) == 2:
             (t0, u0), (t1, u1) = solved
             w = (math.log(nxt) - t1) / (t1 - t0)
             start = tuple(b + w * (b - a) for a, b in zip(u0, u1, strict=True))
-        trial = _newton_system(Coefficients.from_problem(problem.with_(noise=nxt)), start)
+        trial = solve_with(nxt, start)
         total += trial.iterations
         if trial.converged:
-            root, tau = trial, nxt
-            solved = [solved[-1], (math.log(tau), root.x)]
-            factor = min(factor * factor, NOISE_CONTINUATION_FACTOR)
+            root, value = trial, nxt
+            solved = [solved[-1], (math.log(value), root.x)]
+            factor = min(factor * factor, max_factor)
         else:
             factor = math.sqrt(factor)
             if factor < CONTINUATION_MIN_FACTOR:
-                return trial, total
-    return root, total
+                return trial, total, False
+    return root, total, True
 
 
 def saddle_inertia(

@@ -34,7 +34,14 @@ from advrf.theory.equations import (
     loss_terms,
     training_loss,
 )
-from advrf.theory.solve import RootResult, TheoryError, TheoryResult, _far_scales, newton
+from advrf.theory.solve import (
+    RootResult,
+    TheoryError,
+    TheoryResult,
+    _far_scales,
+    log_extrapolated_path,
+    newton,
+)
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 SQRT_2 = math.sqrt(2.0)
@@ -250,26 +257,14 @@ def _extrapolated_continuation(
     total += root.iterations
     if not root.converged:
         return failed, total
-    solved = [(math.log(lam), root.x)]
-    factor = EXTRAPOLATION_FACTOR
-    while lam > target:
-        nxt = max(lam / factor, target)
-        start = root.x
-        if len(solved) == 2:
-            (t0, u0), (t1, u1) = solved
-            w = (math.log(nxt) - t1) / (t1 - t0)
-            start = tuple(b + w * (b - a) for a, b in zip(u0, u1, strict=True))
-        trial = solve_at(Coefficients.from_problem(problem.with_(lam=nxt)), start)
-        total += trial.iterations
-        if trial.converged:
-            root, lam = trial, nxt
-            solved = [solved[-1], (math.log(lam), root.x)]
-            factor = min(factor * factor, EXTRAPOLATION_FACTOR)
-        else:
-            factor = math.sqrt(factor)
-            if factor < CONTINUATION_MIN_FACTOR:
-                return failed, total
-    return root, total
+    path, used, reached = log_extrapolated_path(
+        root,
+        lam,
+        target,
+        lambda value, x0: solve_at(Coefficients.from_problem(problem.with_(lam=value)), x0),
+        EXTRAPOLATION_FACTOR,
+    )
+    return (path if reached else failed), total + used
 
 
 def _describe(problem: Problem) -> str:
