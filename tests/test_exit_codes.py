@@ -117,7 +117,10 @@ def test_ctrl_c_ends_a_running_simulation_with_130_and_no_traceback():
     env = {**os.environ, "PYTHONPATH": SRC}
     argv = "simulate --psi1 2 --psi2 1 --eps 0.2 --d 300 --seeds 200".split()
     code = (
-        "import sys; from advrf.cli import main; print('ready', flush=True); "
+        # a terminal delivers Ctrl-C even when this test runs in a background job, whose
+        # children start with SIGINT ignored
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from advrf.cli import main; print('ready', flush=True); "
         f"sys.exit(main({argv!r}))"
     )
     process = subprocess.Popen(

@@ -339,3 +339,13 @@ def test_wide_adversarial_with_a_tiny_ridge():
             assert r.standard_error == pytest.approx(1.0, rel=1e-12)
             scaled.append(r.s * eps**2 / lam)
     assert max(scaled) == pytest.approx(min(scaled), rel=1e-9)
+
+
+def test_a_subnormal_eps_is_the_small_eps_limit():
+    """eps = 5e-324 (found by hypothesis): eps * sqrt(Q) underflowed to 0 in the interpolation
+    test (ZeroDivisionError); it now gives the errors of eps = 1e-300."""
+    base = dict(psi1=8.0, psi2=5.0, eps_test=0.0, lam=0.0, activation="relu_shifted")
+    tiny = solve(Problem(eps=5e-324, **base))
+    small = solve(Problem(eps=1e-300, **base))
+    assert tiny.standard_error == pytest.approx(small.standard_error, rel=1e-12)
+    assert tiny.robust_error == pytest.approx(small.robust_error, rel=1e-12)

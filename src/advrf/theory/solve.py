@@ -1026,7 +1026,8 @@ def _solve_unit(problem: Problem, start: TheoryResult | WarmStart | None) -> The
         # underflows, the finite-eps equations coincide in double precision with the limit ones.
         lim = _interpolator(co, problem, "M")
         s = math.sqrt(lim.order.grad_norm2)
-        z = lim.t * s / (co.eps * math.sqrt(lim.Q))  # 2 gam eps s / sqrt(Q) at gam = rho/(2 eps^2)
+        # 2 gam eps s / sqrt(Q) at gam = rho / (2 eps^2), divided by eps last (a subnormal eps)
+        z = lim.t * s / math.sqrt(lim.Q) / co.eps
         if z >= Z_INTERPOLATING:
             return _interpolator_result(problem, co, lim, "M", train_objective=(co.eps * s) ** 2)
         guess = (math.log(0.5 * lim.t) - 2.0 * math.log(co.eps), math.log(lim.Q), math.log(s))
