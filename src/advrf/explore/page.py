@@ -669,13 +669,21 @@ class Explorer:
         self._pending = False
         self.update()
 
-    def update(self) -> None:
+    def _view_and_curve(self) -> tuple[View, Curve] | None:
+        """The controls' view and its curve; None, with the message shown in the page, when a
+        control holds a bad value."""
         try:
             view = self.read_view()
-            curve = compute(view)
+            return view, compute(view)
         except ValueError as error:
             self._show_error(str(error))
+            return None
+
+    def update(self) -> None:
+        current = self._view_and_curve()
+        if current is None:
             return
+        view, curve = current
         self.doc.hold("combine")
         try:
             self._draw(view, curve)
@@ -906,12 +914,10 @@ class Explorer:
 
     def _send_csv(self) -> None:
         """The CSV of the current view to the browser, which downloads it."""
-        try:
-            view = self.read_view()
-            curve = compute(view)
-        except ValueError as error:
-            self._show_error(str(error))
+        current = self._view_and_curve()
+        if current is None:
             return
+        view, curve = current
         best, at, fronts, _ = self._answers_of(view)
         current = answers.current_recipe(view) if at is not None else None
         self.state.csv = curve.csv_text(answers.csv_rows(best, fronts, at, current))
