@@ -56,6 +56,9 @@ class Job(ABC):
 
     kind: ClassVar[str]
     problem: Problem
+    # whether the row has an instance_seed column (None for the theory, which shares its table
+    # with simulations; absent from the tables of ridge searches and phase cells)
+    seed_column: ClassVar[bool] = True
 
     @property
     @abstractmethod
@@ -91,7 +94,8 @@ class Job(ABC):
     ) -> dict[str, Any]:
         """Columns, instance seed, status, error, result fields, advrf version, wall time."""
         row = dict(self.columns)
-        row["instance_seed"] = self.instance_seed
+        if self.seed_column:
+            row["instance_seed"] = self.instance_seed
         row["status"] = OK if error is None else FAILED
         row["error"] = error
         for name, value in (results or {}).items():
@@ -197,6 +201,7 @@ class RidgeJob(Job):
 
     problem: Problem
     kind: ClassVar[str] = "ridge"
+    seed_column: ClassVar[bool] = False
 
     @cached_property
     def columns(self) -> dict[str, Any]:
@@ -212,10 +217,3 @@ class RidgeJob(Job):
 
     def compute(self, methods: Methods, start: Any = None) -> tuple[dict[str, Any], Any]:
         return optimal_ridge(self.problem, methods.theory), None
-
-    def row(
-        self, results: dict[str, Any] | None, error: str | None, wall_time: float
-    ) -> dict[str, Any]:
-        row = super().row(results, error, wall_time)
-        row.pop("instance_seed")
-        return row

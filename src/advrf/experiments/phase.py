@@ -110,6 +110,7 @@ class PhaseCell(Job):
     problem: Problem
     psi1_points: int = PSI1_POINTS
     kind: ClassVar[str] = PHASE_KIND
+    seed_column: ClassVar[bool] = False
 
     @cached_property
     def columns(self) -> dict[str, Any]:
@@ -128,10 +129,3 @@ class PhaseCell(Job):
 
     def compute(self, methods: Methods, start: Any = None) -> tuple[dict[str, Any], Any]:
         return phase_cell(self.problem, methods.theory, self.psi1_points), None
-
-    def row(
-        self, results: dict[str, Any] | None, error: str | None, wall_time: float
-    ) -> dict[str, Any]:
-        row = super().row(results, error, wall_time)
-        row.pop("instance_seed")
-        return row
